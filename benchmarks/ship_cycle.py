@@ -1,0 +1,152 @@
+"""Ship-cycle benchmark: the spec's example run N times on the durable store.
+
+One cycle: create and save an Order, ``ship_order()``, save again; the sync handler
+finds the Inventory by ``book_id``, reduces its stock and saves it.
+
+Prints cycles/s for each N (median of --runs runs), the growth factor between the
+smallest and largest N, the time to reopen the largest store and read one stream,
+and the same cycle with fsync on every commit.
+
+    python benchmarks/ship_cycle.py                 # N = 10,000 and 100,000
+    python benchmarks/ship_cycle.py --sizes 1000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core import Domain, handle  # noqa: E402
+from core.fields import Identifier, Integer, String  # noqa: E402
+from core.store import open_store  # noqa: E402
+from core.tuning import tune_gc  # noqa: E402
+
+
+def build_domain() -> tuple[Domain, type, type]:
+    domain = Domain(name="Shop")
+    domain.config["event_processing"] = "sync"
+
+    @domain.event(part_of="Order")
+    class OrderShipped:
+        order_id: Identifier(required=True)
+        book_id: Identifier(required=True)
+        quantity: Integer(required=True)
+        total_amount: Integer(required=True)
+
+    @domain.aggregate
+    class Order:
+        book_id: Identifier(required=True)
+        quantity: Integer(required=True)
+        total_amount: Integer(required=True)
+        status: String(choices=["PENDING", "SHIPPED", "DELIVERED"], default="PENDING")
+
+        def ship_order(self):
+            self.status = "SHIPPED"
+            self.raise_(
+                OrderShipped(
+                    order_id=self.id,
+                    book_id=self.book_id,
+                    quantity=self.quantity,
+                    total_amount=self.total_amount,
+                )
+            )
+
+    @domain.aggregate
+    class Inventory:
+        book_id: Identifier(required=True)
+        in_stock: Integer(required=True)
+
+        def reduce_stock(self, quantity: int) -> None:
+            self.in_stock -= quantity
+
+    @domain.event_handler(part_of=Order)
+    class ManageInventory:
+        @handle(OrderShipped)
+        def reduce_stock_level(self, event):
+            repo = domain.repository_for(Inventory)
+            inventory = repo.find_by(book_id=event.book_id)
+            inventory.reduce_stock(event.quantity)
+            repo.add(inventory)
+
+    domain.init()
+    return domain, Order, Inventory
+
+
+def run_cycles(path: Path, n: int, *, fsync: bool = False) -> tuple[float, str]:
+    """Seconds for n ship cycles on a fresh store at path; returns a stream name too."""
+    domain, order_cls, inventory_cls = build_domain()
+    domain.bind_store(open_store(path, fsync=fsync))
+    orders = domain.repository_for(order_cls)
+    inventories = domain.repository_for(inventory_cls)
+    books = max(n // 10, 1)
+    with domain.domain_context():
+        for i in range(books):
+            inventories.add(inventory_cls(book_id=f"book-{i}", in_stock=10**9))
+        start = time.perf_counter()
+        for i in range(n):
+            order = order_cls(book_id=f"book-{i % books}", quantity=1, total_amount=10)
+            orders.add(order)
+            order.ship_order()
+            orders.add(order)
+        elapsed = time.perf_counter() - start
+    stream = order.stream_name()
+    domain.close()
+    return elapsed, stream
+
+
+def reopen_and_read(path: Path, stream: str) -> tuple[float, int]:
+    start = time.perf_counter()
+    domain, _, _ = build_domain()
+    domain.bind_store(open_store(path, read_only=True))
+    messages = domain.event_store.read(stream)
+    elapsed = time.perf_counter() - start
+    return elapsed, domain.store.event_count() if messages else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--fsync-n", type=int, default=300)
+    args = parser.parse_args()
+    tune_gc()  # as the workbench CLI does
+
+    rates: dict[int, float] = {}
+    times: dict[int, float] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+    try:
+        last_path, last_stream = workdir / "none", ""
+        for n in args.sizes:
+            samples = []
+            for run in range(args.runs):
+                path = workdir / f"n{n}-r{run}"
+                elapsed, last_stream = run_cycles(path, n)
+                samples.append(elapsed)
+                last_path = path
+            times[n] = statistics.median(samples)
+            rates[n] = n / times[n]
+            print(f"N={n:>7}: {rates[n]:>9,.0f} ship cycles/s  (median of {args.runs}: "
+                  f"{', '.join(f'{s:.2f}s' for s in samples)})")
+        if len(args.sizes) > 1:
+            small, large = min(args.sizes), max(args.sizes)
+            print(f"time ratio N={large}/N={small}: {times[large] / times[small]:.1f}x "
+                  f"for {large / small:.0f}x the work")
+        reopen = [reopen_and_read(last_path, last_stream) for _ in range(args.runs)]
+        print(f"open store of {reopen[0][1]:,} events and read one stream: "
+              f"{statistics.median(r[0] for r in reopen):.2f}s (median of {args.runs})")
+        fsync_samples = [run_cycles(workdir / f"fsync-{r}", args.fsync_n, fsync=True)[0] for r in range(args.runs)]
+        print(f"with fsync per commit, N={args.fsync_n}: "
+              f"{args.fsync_n / statistics.median(fsync_samples):,.0f} ship cycles/s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

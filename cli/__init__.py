@@ -1,0 +1,1 @@
+"""The ``workbench`` command line (typer + rich) over the :mod:`core` engine."""

@@ -1,0 +1,197 @@
+"""What aggregates and events share: field collection, validation and serialisation."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from core.exceptions import IncorrectUsageError, ValidationError
+from core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
+
+if TYPE_CHECKING:
+    from core.domain import Domain
+
+_CODEC_TYPES = (Date, DateTime, List)
+_MUTABLE_TYPES = (List, Dict)
+
+
+@dataclass
+class ElementMeta:
+    """Options and derived facts of one registered element (``cls.meta_``)."""
+
+    kind: str
+    domain: Domain | None = None
+    fields: dict[str, Field] = field(default_factory=dict)
+    id_field: str | None = None
+    part_of: Any = None
+    stream_category: str | None = None
+    abstract: bool = False
+    version: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+    # Fields whose JSON form differs from their Python value, and fields holding
+    # mutable containers that must be copied so stored documents never alias objects.
+    codec_fields: tuple[str, ...] = ()
+    mutable_fields: tuple[str, ...] = ()
+    unique_fields: tuple[str, ...] = ()
+    fqn: str = ""
+
+    def finish(self) -> None:
+        """Derive the per-field lists used on hot paths."""
+        self.codec_fields = tuple(
+            n for n, f in self.fields.items() if isinstance(f, _CODEC_TYPES)
+        )
+        self.mutable_fields = tuple(
+            n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES)
+        )
+        self.unique_fields = tuple(
+            n for n, f in self.fields.items() if f.unique and not f.identifier
+        )
+
+
+def _resolve_annotation(cls: type, value: Any) -> Any:
+    if isinstance(value, str):
+        # `from __future__ import annotations` turns `x: Integer()` into a string.
+        module = sys.modules.get(cls.__module__)
+        namespace = dict(vars(module)) if module else {}
+        namespace.update(vars(cls))
+        try:
+            return eval(value, namespace)  # noqa: S307 - the user's own annotation
+        except Exception:
+            return None
+    return value
+
+
+def collect_fields(cls: type) -> dict[str, Field]:
+    """The fields declared on ``cls`` and its bases, in declaration order.
+
+    Fields may be written as annotations (``quantity: Integer()``), as class
+    attributes (``quantity = Integer()``) or as plain types (``quantity: int``).
+    """
+    fields: dict[str, Field] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object:
+            continue
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            value = _resolve_annotation(klass, annotation)
+            if isinstance(value, type) and issubclass(value, Field):
+                value = value()
+            if not isinstance(value, Field):
+                if name.startswith("_"):
+                    continue
+                # `status: str = "PENDING"` is a String with a default, as in Pydantic.
+                value = python_type_field(value, vars(klass).get(name, MISSING))
+                if value is None:
+                    continue
+            fields[name] = value
+        for name, value in vars(klass).items():
+            if isinstance(value, Field):
+                fields[name] = value
+    for name, value in fields.items():
+        value.name = name
+    return fields
+
+
+def derive_class(cls: type, base: type) -> type:
+    """Return ``cls`` rebuilt as a subclass of ``base`` (the user wrote a plain class)."""
+    if issubclass(cls, base):
+        return cls
+    namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    bases = tuple(b for b in cls.__bases__ if b is not object) + (base,)
+    new_cls = type(cls.__name__, bases, namespace)
+    new_cls.__qualname__ = cls.__qualname__
+    new_cls.__module__ = cls.__module__
+    return new_cls
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (lists and dicts), fast."""
+    return orjson.loads(orjson.dumps(value))
+
+
+class BaseModel:
+    """Validated, JSON-serialisable field container behind aggregates and events."""
+
+    meta_: ClassVar[ElementMeta]
+
+    def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
+        self._set_fields(template, kwargs)
+        self._post_init()
+
+    def _set_fields(self, template: tuple[dict[str, Any], ...], kwargs: dict[str, Any]) -> None:
+        """Clean every field value (collecting all errors at once) and set them."""
+        if template:
+            merged: dict[str, Any] = {}
+            for item in template:
+                if not isinstance(item, dict):
+                    raise IncorrectUsageError(
+                        f"`{type(self).__name__}` takes a dict of values or keyword arguments"
+                    )
+                merged.update(item)
+            merged.update(kwargs)
+            kwargs = merged
+        errors: dict[str, list[str]] | None = None
+        values = self.__dict__
+        pop = kwargs.pop
+        for name, fld in self.meta_.fields.items():
+            try:
+                values[name] = fld.clean(pop(name, MISSING))
+            except FieldInvalid as exc:
+                if errors is None:
+                    errors = {}
+                errors[name] = exc.messages
+        if kwargs:
+            if errors is None:
+                errors = {}
+            for name in kwargs:
+                errors[name] = ["Extra inputs are not permitted"]
+        if errors:
+            raise ValidationError(errors)
+
+    def _post_init(self) -> None:
+        """Hook for subclasses, run after fields are set."""
+
+    @classmethod
+    def _from_json(cls, data: dict[str, Any]) -> Any:
+        """Rebuild an instance from trusted stored JSON, without re-validating."""
+        instance = cls.__new__(cls)
+        values = instance.__dict__
+        meta = cls.meta_
+        for name in meta.fields:
+            values[name] = data.get(name)
+        for name in meta.mutable_fields:
+            if values[name] is not None:
+                values[name] = copy_json(values[name])
+        for name in meta.codec_fields:
+            values[name] = meta.fields[name].from_json(values[name])
+        return instance
+
+    def _fields_json(self) -> dict[str, Any]:
+        meta = self.meta_
+        values = self.__dict__
+        data = {name: values[name] for name in meta.fields}
+        for name in meta.mutable_fields:
+            if data[name] is not None:
+                data[name] = copy_json(data[name])
+        for name in meta.codec_fields:
+            data[name] = meta.fields[name].as_json(data[name])
+        return data
+
+    def _validated_set(self, name: str, value: Any) -> None:
+        fld = self.meta_.fields.get(name)
+        if fld is None:
+            object.__setattr__(self, name, value)
+            return
+        try:
+            cleaned = fld.clean(value)
+        except FieldInvalid as exc:
+            raise ValidationError({name: exc.messages}) from None
+        self.__dict__[name] = cleaned
+
+    def __repr__(self) -> str:
+        id_field = self.meta_.id_field
+        if id_field:
+            return f"<{type(self).__name__}: {type(self).__name__} object (id: {self.__dict__.get(id_field)})>"
+        return f"<{type(self).__name__}: {self._fields_json()}>"

@@ -1,0 +1,58 @@
+"""Make ``import protean`` resolve to this engine, so Protean domain files load unchanged."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import core
+from core import context, exceptions, fields, handler
+from core.aggregate import BaseAggregate
+from core.domain import Domain
+from core.event import BaseEvent
+from core.handler import BaseEventHandler
+from core.unit_of_work import UnitOfWork
+
+
+def _module(name: str, **attrs: object) -> types.ModuleType:
+    module = types.ModuleType(name, f"workbench stand-in for Protean's {name}")
+    module.__dict__.update(attrs)
+    module.__path__ = []  # type: ignore[attr-defined]  # a package, so submodules import
+    return module
+
+
+def install() -> None:
+    """Register the stand-in modules (idempotent).
+
+    They stay installed after loading: handler bodies may import from ``protean``
+    lazily, long after the domain file was imported.
+    """
+    if getattr(sys.modules.get("protean"), "__workbench__", False):
+        return
+    public = {name: getattr(core, name) for name in core.__all__}
+    field_names = {name: getattr(fields, name) for name in fields.__all__}
+    modules = {
+        "protean": _module(
+            "protean", __workbench__=True, **public, **field_names,
+            exceptions=exceptions, fields=None,
+        ),
+        "protean.fields": _module("protean.fields", **field_names),
+        "protean.exceptions": _module(
+            "protean.exceptions",
+            **{k: v for k, v in vars(exceptions).items() if isinstance(v, type)},
+        ),
+        "protean.globals": _module("protean.globals", current_domain=context.current_domain),
+        "protean.utils": _module("protean.utils"),
+        "protean.utils.globals": _module("protean.utils.globals", current_domain=context.current_domain),
+        "protean.utils.mixins": _module("protean.utils.mixins", handle=handler.handle),
+        "protean.domain": _module("protean.domain", Domain=Domain),
+        "protean.core": _module("protean.core"),
+        "protean.core.aggregate": _module("protean.core.aggregate", BaseAggregate=BaseAggregate),
+        "protean.core.event": _module("protean.core.event", BaseEvent=BaseEvent),
+        "protean.core.event_handler": _module(
+            "protean.core.event_handler", BaseEventHandler=BaseEventHandler
+        ),
+        "protean.core.unit_of_work": _module("protean.core.unit_of_work", UnitOfWork=UnitOfWork),
+    }
+    modules["protean"].fields = modules["protean.fields"]  # type: ignore[attr-defined]
+    sys.modules.update(modules)

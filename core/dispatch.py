@@ -1,0 +1,109 @@
+"""Running handlers for committed events: sync dispatch and single deliveries.
+
+Sync dispatch is breadth-first and FIFO: events committed by a handler queue behind
+everything already queued, and handler classes run in registration order. Every
+handler method runs in its own unit of work; a failure rolls back that method only,
+calls ``handle_error``, is recorded in the store, and is reported to the original
+caller once the queue is drained.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from core.context import handler_context
+from core.exceptions import HandlerError
+from core.failures import HandlerFailure, record_failure
+
+if TYPE_CHECKING:
+    from core.domain import Domain
+    from core.message import Message
+
+log = logging.getLogger("workbench.dispatch")
+
+
+def call_handle_error(handler_cls: type, exc: Exception, message: Message) -> None:
+    """Call ``handler_cls.handle_error``; log and swallow whatever it raises."""
+    try:
+        handler_cls.handle_error(exc, message)  # type: ignore[attr-defined]
+    except Exception:
+        log.exception(
+            "%s.handle_error raised while handling the failure of %s; ignored",
+            handler_cls.__name__,
+            message.id,
+        )
+
+
+def deliver(
+    domain: Domain, handler_cls: type, message: Message, *, replaying: bool = False, mode: str = "sync"
+) -> list[HandlerFailure]:
+    """Run every method of ``handler_cls`` that handles ``message``; return the failures.
+
+    Each method gets a fresh handler instance and its own unit of work.
+    """
+    methods = handler_cls.methods_for(message.type)  # type: ignore[attr-defined]
+    if not methods:
+        return []
+    failures: list[HandlerFailure] = []
+    with handler_context(domain, message, replaying=replaying):
+        try:
+            event = domain.event_from_message(message)
+        except Exception as exc:
+            call_handle_error(handler_cls, exc, message)
+            return [record_failure(domain, handler_cls, methods[0], message, exc, mode=mode)]
+        for name in methods:
+            try:
+                getattr(handler_cls(), name)(event)
+            except Exception as exc:
+                log.error(
+                    "%s.%s failed on %s (%s): %s: %s",
+                    handler_cls.__name__, name, message.type, message.stream_name,
+                    type(exc).__name__, exc, exc_info=exc,
+                )
+                call_handle_error(handler_cls, exc, message)
+                failures.append(record_failure(domain, handler_cls, name, message, exc, mode=mode))
+    return failures
+
+
+class SyncDispatcher:
+    """Delivers events to sync handlers right after the commit that stored them."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self._queue: deque[tuple[Message, type]] = deque()
+        self._draining = False
+
+    def dispatch(self, messages: list[Message]) -> None:
+        """Queue the sync handlers of ``messages`` and, at the outermost call, run them.
+
+        Raises:
+            HandlerError: after every queued handler ran, if any of them failed.
+        """
+        handlers_for = self.domain.handlers_for
+        for message in messages:
+            if message.record["metadata"].get("asynchronous"):
+                continue
+            for handler_cls in handlers_for(message):
+                self._queue.append((message, handler_cls))
+        if self._draining or not self._queue:
+            return
+        self._draining = True
+        failures: list[HandlerFailure] = []
+        try:
+            while self._queue:
+                message, handler_cls = self._queue.popleft()
+                failures.extend(deliver(self.domain, handler_cls, message))
+        finally:
+            self._draining = False
+            self._queue.clear()
+        if failures:
+            raise HandlerError(_summary(failures), failures)
+
+
+def _summary(failures: list[Any]) -> str:
+    if len(failures) == 1:
+        return f"event handler failed: {failures[0].describe()}"
+    lines = "; ".join(f.describe() for f in failures)
+    return f"{len(failures)} event handler methods failed: {lines}"

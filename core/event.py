@@ -1,0 +1,117 @@
+"""Domain events: immutable facts raised by aggregates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from core._model import BaseModel
+from core.context import current_message
+from core.exceptions import ConfigurationError, IncorrectUsageError
+from core.message import Message, Namespace, checksum
+
+if TYPE_CHECKING:
+    from core.domain import Domain
+
+
+class BaseEvent(BaseModel):
+    """Base of every event class (``@domain.event`` derives plain classes from it)."""
+
+    __type__: ClassVar[str] = ""
+
+    def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
+        if "meta_" not in type(self).__dict__:
+            raise ConfigurationError(f"`{type(self).__name__}` should be registered with a domain")
+        self._set_fields(template, kwargs)
+        self.__dict__["_frozen"] = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen"):
+            raise IncorrectUsageError(
+                "Event/Command Objects are immutable and cannot be modified once created"
+            )
+        object.__setattr__(self, name, value)
+
+    def _with_message(self, message: Message) -> BaseEvent:
+        """A copy of this event that carries ``message`` as its metadata."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["_message"] = message
+        return copy
+
+    @classmethod
+    def _from_message(cls, message: Message) -> BaseEvent:
+        """The event as a handler receives it, with ``_metadata`` from the store."""
+        event = cls._from_json(message.record["data"])
+        event.__dict__["_message"] = message
+        event.__dict__["_frozen"] = True
+        return event
+
+    @property
+    def _metadata(self) -> Namespace | None:
+        """Protean-style metadata (headers, domain, envelope) once the event is raised."""
+        message = self.__dict__.get("_message")
+        return message.metadata if message is not None else None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The field values as JSON."""
+        return self._fields_json()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field values, plus ``_metadata`` once the event has been raised."""
+        data = self._fields_json()
+        message = self.__dict__.get("_message")
+        if message is not None:
+            data["_metadata"] = message.metadata.to_dict()
+        return data
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._fields_json() == self._fields_json()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self._fields_json().items()))))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self._fields_json()}>"
+
+
+def build_record(
+    domain: Domain,
+    event: BaseEvent,
+    *,
+    stream_name: str,
+    category: str,
+    expected_version: int | None,
+    sequence_id: str | None = None,
+) -> dict[str, Any]:
+    """The store record for ``event`` raised now on ``stream_name``.
+
+    Correlation follows the message being handled: an event raised by a handler is
+    caused by that handler's message and shares its correlation id and stream origin.
+    """
+    data = event._fields_json()
+    message_id = domain.new_message_id()
+    parent = current_message()
+    meta = type(event).meta_
+    return {
+        "id": message_id,
+        "type": type(event).__type__,
+        "kind": "EVENT",
+        "stream_name": stream_name,
+        "stream_category": category,
+        "position": None,
+        "global_position": None,
+        "time": domain.now_iso(),
+        "data": data,
+        "metadata": {
+            "fqn": meta.fqn,
+            "version": meta.version,
+            "sequence_id": sequence_id,
+            "correlation_id": parent.correlation_id if parent is not None else message_id,
+            "causation_id": parent.id if parent is not None else None,
+            "origin_stream": parent.stream_name if parent is not None else None,
+            "asynchronous": domain.config.get("event_processing") == "async",
+            "expected_version": expected_version,
+            "checksum": checksum(data),
+        },
+    }

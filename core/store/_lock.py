@@ -1,0 +1,54 @@
+"""The single-writer lock of a store folder (an advisory ``flock`` on ``LOCK``)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from core.exceptions import StoreLockedError
+
+
+class WriterLock:
+    """Held by the one process allowed to write a store; released on close or exit.
+
+    The kernel drops a ``flock`` when its process dies, so a killed writer never leaves
+    the store locked.
+    """
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self._holder()
+                    os.close(self._fd)
+                    self._fd = None
+                    who = f"process {holder}" if holder else "another process"
+                    raise StoreLockedError(
+                        f"store {path.parent} is in use by {who}; waited {timeout:g}s "
+                        "(set WORKBENCH_LOCK_TIMEOUT to wait longer)"
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
+
+    def release(self) -> None:
+        """Give the lock up (idempotent)."""
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,159 @@
+"""The store's in-memory state: tables of documents, the event log and their indexes.
+
+Every change arrives as a list of *ops* (the same list the journal persists), so
+replaying a journal and committing live go through one code path:
+
+* ``["put", table, key_field, doc]`` inserts or replaces ``doc`` under ``doc[key_field]``;
+* ``["del", table, key]`` removes a document;
+* ``["ev", record]`` appends an event record whose positions are already assigned.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
+
+Op = list[Any]
+
+
+class StoreState:
+    """Documents and events in memory, with O(1) lookups by key, stream and field value."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.key_fields: dict[str, str] = {}
+        self.events: list[dict[str, Any]] = []
+        self.streams: dict[str, array[int]] = {}
+        self.categories: dict[str, array[int]] = {}
+        self.event_ids: dict[str, int] = {}
+        # (table, field) -> value -> {key: None}; built on first query, kept up to date.
+        self._indexes: dict[tuple[str, str], dict[Any, dict[Any, None]]] = {}
+        self._indexed_fields: dict[str, list[str]] = {}
+        self.seq = 0
+
+    # -- applying changes -------------------------------------------------------------
+
+    def apply(self, ops: list[Op]) -> None:
+        """Apply one commit's ops (already validated)."""
+        for op in ops:
+            kind = op[0]
+            if kind == "ev":
+                self._append_event(op[1])
+            elif kind == "put":
+                self._put(op[1], op[2], op[3])
+            elif kind == "del":
+                self._delete(op[1], op[2])
+            else:  # pragma: no cover - guarded by the journal checksum
+                raise ValueError(f"unknown store op {kind!r}")
+
+    def _append_event(self, record: dict[str, Any]) -> None:
+        index = len(self.events)
+        self.events.append(record)
+        self.event_ids[record["id"]] = index
+        # Position lists are int arrays: unlike lists, the garbage collector never has to
+        # walk them, and a store has one per stream.
+        stream = self.streams.get(record["stream_name"])
+        if stream is None:
+            self.streams[record["stream_name"]] = array("q", (index,))
+        else:
+            stream.append(index)
+        category = self.categories.get(record["stream_category"])
+        if category is None:
+            self.categories[record["stream_category"]] = array("q", (index,))
+        else:
+            category.append(index)
+
+    def _put(self, table: str, key_field: str, doc: dict[str, Any]) -> None:
+        rows = self.tables.get(table)
+        if rows is None:
+            rows = self.tables[table] = {}
+            self.key_fields[table] = key_field
+        key = doc[key_field]
+        fields = self._indexed_fields.get(table)
+        if fields:
+            old = rows.get(key)
+            for name in fields:
+                index = self._indexes[(table, name)]
+                if old is not None:
+                    self._unindex(index, old.get(name), key)
+                self._index(index, doc.get(name), key)
+        rows[key] = doc
+
+    def _delete(self, table: str, key: Any) -> None:
+        rows = self.tables.get(table)
+        if rows is None:
+            return
+        old = rows.pop(key, None)
+        if old is not None:
+            for name in self._indexed_fields.get(table, ()):
+                self._unindex(self._indexes[(table, name)], old.get(name), key)
+
+    @staticmethod
+    def _index(index: dict[Any, dict[Any, None]], value: Any, key: Any) -> None:
+        if isinstance(value, Hashable):
+            bucket = index.get(value)
+            if bucket is None:
+                index[value] = {key: None}
+            else:
+                bucket[key] = None
+
+    @staticmethod
+    def _unindex(index: dict[Any, dict[Any, None]], value: Any, key: Any) -> None:
+        if isinstance(value, Hashable):
+            bucket = index.get(value)
+            if bucket is not None:
+                bucket.pop(key, None)
+                if not bucket:
+                    del index[value]
+
+    # -- documents --------------------------------------------------------------------
+
+    def get(self, table: str, key: Any) -> dict[str, Any] | None:
+        """The document stored under ``key``, or None."""
+        rows = self.tables.get(table)
+        return rows.get(key) if rows is not None else None
+
+    def rows(self, table: str) -> dict[Any, dict[str, Any]]:
+        """All documents of ``table`` by key (do not mutate)."""
+        return self.tables.get(table, {})
+
+    def keys_where(self, table: str, field: str, value: Any) -> list[Any]:
+        """Keys of the documents whose ``field`` equals ``value``, through a hash index."""
+        if not isinstance(value, Hashable):
+            return [k for k, d in self.rows(table).items() if d.get(field) == value]
+        index = self._indexes.get((table, field))
+        if index is None:
+            index = self._build_index(table, field)
+        bucket = index.get(value)
+        return list(bucket) if bucket else []
+
+    def _build_index(self, table: str, field: str) -> dict[Any, dict[Any, None]]:
+        index: dict[Any, dict[Any, None]] = {}
+        for key, doc in self.rows(table).items():
+            self._index(index, doc.get(field), key)
+        self._indexes[(table, field)] = index
+        self._indexed_fields.setdefault(table, []).append(field)
+        return index
+
+    # -- events -----------------------------------------------------------------------
+
+    def stream_last_position(self, stream: str) -> int:
+        """The position of the last event in ``stream`` (-1 when it is empty)."""
+        return len(self.streams.get(stream, ())) - 1
+
+    def iter_events(
+        self, indexes: Sequence[int] | None, *, start_global: int = 1, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Event records of a category index list (or all) from a global position on."""
+        events = self.events
+        if indexes is None:
+            stop = len(events) if limit is None else min(len(events), start_global - 1 + limit)
+            for i in range(max(start_global - 1, 0), stop):
+                yield events[i]
+            return
+        first = bisect_left(indexes, start_global - 1)
+        stop = len(indexes) if limit is None else min(len(indexes), first + limit)
+        for i in range(first, stop):
+            yield events[indexes[i]]
