@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import Domain, handle  # noqa: E402
-from core.fields import Identifier, Integer, String  # noqa: E402
-from core.store import open_store  # noqa: E402
-from core.tuning import tune_gc  # noqa: E402
+from core import Domain, handle
+from core.fields import Identifier, Integer, String
+from core.store import open_store
+from core.tuning import tune_gc
 
 
 def build_domain() -> tuple[Domain, type, type]:
@@ -132,18 +132,25 @@ def main() -> None:
                 last_path = path
             times[n] = statistics.median(samples)
             rates[n] = n / times[n]
-            print(f"N={n:>7}: {rates[n]:>9,.0f} ship cycles/s  (median of {args.runs}: "
-                  f"{', '.join(f'{s:.2f}s' for s in samples)})")
+            print(
+                f"N={n:>7}: {rates[n]:>9,.0f} ship cycles/s  (median of {args.runs}: "
+                f"{', '.join(f'{s:.2f}s' for s in samples)})"
+            )
         if len(args.sizes) > 1:
             small, large = min(args.sizes), max(args.sizes)
-            print(f"time ratio N={large}/N={small}: {times[large] / times[small]:.1f}x "
-                  f"for {large / small:.0f}x the work")
+            print(
+                f"time ratio N={large}/N={small}: {times[large] / times[small]:.1f}x for {large / small:.0f}x the work"
+            )
         reopen = [reopen_and_read(last_path, last_stream) for _ in range(args.runs)]
-        print(f"open store of {reopen[0][1]:,} events and read one stream: "
-              f"{statistics.median(r[0] for r in reopen):.2f}s (median of {args.runs})")
+        print(
+            f"open store of {reopen[0][1]:,} events and read one stream: "
+            f"{statistics.median(r[0] for r in reopen):.2f}s (median of {args.runs})"
+        )
         fsync_samples = [run_cycles(workdir / f"fsync-{r}", args.fsync_n, fsync=True)[0] for r in range(args.runs)]
-        print(f"with fsync per commit, N={args.fsync_n}: "
-              f"{args.fsync_n / statistics.median(fsync_samples):,.0f} ship cycles/s")
+        print(
+            f"with fsync per commit, N={args.fsync_n}: "
+            f"{args.fsync_n / statistics.median(fsync_samples):,.0f} ship cycles/s"
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

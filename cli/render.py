@@ -27,8 +27,7 @@ def print_domain_map(domain: Any, console: Console | None = None) -> None:
     for name, cls in domain.registry.event_handlers.items():
         meta = cls.meta_
         node = handlers.add(
-            f"[bold yellow]{name}[/] (part of {meta.part_of.__name__}, listens to "
-            f"[green]{meta.stream_category}[/])"
+            f"[bold yellow]{name}[/] (part of {meta.part_of.__name__}, listens to [green]{meta.stream_category}[/])"
         )
         for type_string, methods in cls._handlers.items():
             for method in methods:

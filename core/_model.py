@@ -40,15 +40,9 @@ class ElementMeta:
 
     def finish(self) -> None:
         """Derive the per-field lists used on hot paths."""
-        self.codec_fields = tuple(
-            n for n, f in self.fields.items() if isinstance(f, _CODEC_TYPES)
-        )
-        self.mutable_fields = tuple(
-            n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES)
-        )
-        self.unique_fields = tuple(
-            n for n, f in self.fields.items() if f.unique and not f.identifier
-        )
+        self.codec_fields = tuple(n for n, f in self.fields.items() if isinstance(f, _CODEC_TYPES))
+        self.mutable_fields = tuple(n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES))
+        self.unique_fields = tuple(n for n, f in self.fields.items() if f.unique and not f.identifier)
 
 
 def _resolve_annotation(cls: type, value: Any) -> Any:
@@ -58,7 +52,7 @@ def _resolve_annotation(cls: type, value: Any) -> Any:
         namespace = dict(vars(module)) if module else {}
         namespace.update(vars(cls))
         try:
-            return eval(value, namespace)  # noqa: S307 - the user's own annotation
+            return eval(value, namespace)
         except Exception:
             return None
     return value
@@ -99,7 +93,7 @@ def derive_class(cls: type, base: type) -> type:
     if issubclass(cls, base):
         return cls
     namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
-    bases = tuple(b for b in cls.__bases__ if b is not object) + (base,)
+    bases = (*(b for b in cls.__bases__ if b is not object), base)
     new_cls = type(cls.__name__, bases, namespace)
     new_cls.__qualname__ = cls.__qualname__
     new_cls.__module__ = cls.__module__
@@ -126,9 +120,7 @@ class BaseModel:
             merged: dict[str, Any] = {}
             for item in template:
                 if not isinstance(item, dict):
-                    raise IncorrectUsageError(
-                        f"`{type(self).__name__}` takes a dict of values or keyword arguments"
-                    )
+                    raise IncorrectUsageError(f"`{type(self).__name__}` takes a dict of values or keyword arguments")
                 merged.update(item)
             merged.update(kwargs)
             kwargs = merged

@@ -33,8 +33,12 @@ def install() -> None:
     field_names = {name: getattr(fields, name) for name in fields.__all__}
     modules = {
         "protean": _module(
-            "protean", __workbench__=True, **public, **field_names,
-            exceptions=exceptions, fields=None,
+            "protean",
+            __workbench__=True,
+            **public,
+            **field_names,
+            exceptions=exceptions,
+            fields=None,
         ),
         "protean.fields": _module("protean.fields", **field_names),
         "protean.exceptions": _module(
@@ -49,9 +53,7 @@ def install() -> None:
         "protean.core": _module("protean.core"),
         "protean.core.aggregate": _module("protean.core.aggregate", BaseAggregate=BaseAggregate),
         "protean.core.event": _module("protean.core.event", BaseEvent=BaseEvent),
-        "protean.core.event_handler": _module(
-            "protean.core.event_handler", BaseEventHandler=BaseEventHandler
-        ),
+        "protean.core.event_handler": _module("protean.core.event_handler", BaseEventHandler=BaseEventHandler),
         "protean.core.unit_of_work": _module("protean.core.unit_of_work", UnitOfWork=UnitOfWork),
     }
     modules["protean"].fields = modules["protean.fields"]  # type: ignore[attr-defined]

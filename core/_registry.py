@@ -18,20 +18,38 @@ if TYPE_CHECKING:
 
 AGGREGATE_OPTIONS = frozenset(
     {
-        "abstract", "aggregate_cluster", "auto_add_id_field", "fact_events", "indexes",
-        "event_sourced", "is_event_sourced", "provider", "schema_name", "stream_category",
-        "limit", "reserved", "suppress_checks",
+        "abstract",
+        "aggregate_cluster",
+        "auto_add_id_field",
+        "fact_events",
+        "indexes",
+        "event_sourced",
+        "is_event_sourced",
+        "provider",
+        "schema_name",
+        "stream_category",
+        "limit",
+        "reserved",
+        "suppress_checks",
     }
 )
 EVENT_OPTIONS = frozenset(
-    {"abstract", "aggregate_cluster", "part_of", "published", "version", "superseded_by",
-     "lenient", "suppress_checks"}
+    {"abstract", "aggregate_cluster", "part_of", "published", "version", "superseded_by", "lenient", "suppress_checks"}
 )
 HANDLER_OPTIONS = frozenset(
     {
-        "part_of", "source_stream", "stream_category", "retries", "backoff", "retry_exceptions",
-        "sequential_by", "subscription_type", "subscription_profile", "subscription_config",
-        "suppress_checks", "replayable",
+        "part_of",
+        "source_stream",
+        "stream_category",
+        "retries",
+        "backoff",
+        "retry_exceptions",
+        "sequential_by",
+        "subscription_type",
+        "subscription_profile",
+        "subscription_config",
+        "suppress_checks",
+        "replayable",
     }
 )
 
@@ -71,9 +89,7 @@ def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type
         if not opts.get("auto_add_id_field", True):
             raise IncorrectUsageError(f"aggregate `{cls.__name__}` has no identifier field")
         if "id" in fields:
-            raise IncorrectUsageError(
-                f"aggregate `{cls.__name__}` has a field `id` that is not identifier=True"
-            )
+            raise IncorrectUsageError(f"aggregate `{cls.__name__}` has a field `id` that is not identifier=True")
         auto = Auto(identifier=True, default=domain.new_id)
         auto.name = "id"
         fields["id"] = auto
@@ -81,8 +97,13 @@ def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type
     category = domain.normalize_category(opts.get("stream_category") or underscore(cls.__name__))
     opts["table"] = f"aggregate:{underscore(cls.__name__)}"
     meta = ElementMeta(
-        kind="AGGREGATE", domain=domain, fields=fields, id_field=id_fields[0],
-        stream_category=category, abstract=bool(opts.get("abstract")), options=opts,
+        kind="AGGREGATE",
+        domain=domain,
+        fields=fields,
+        id_field=id_fields[0],
+        stream_category=category,
+        abstract=bool(opts.get("abstract")),
+        options=opts,
     )
     meta.finish()
     new_cls.meta_ = meta  # type: ignore[attr-defined]
@@ -93,19 +114,20 @@ def register_event(domain: Domain, cls: type, given: dict[str, Any]) -> type[Bas
     """Derive and describe an event class."""
     opts = _options(cls, given, EVENT_OPTIONS, "event")
     if not opts.get("part_of") and not opts.get("abstract"):
-        raise IncorrectUsageError(
-            f"Event `{cls.__name__}` needs to be associated with an aggregate (part_of=...)"
-        )
+        raise IncorrectUsageError(f"Event `{cls.__name__}` needs to be associated with an aggregate (part_of=...)")
     declared = cls.__dict__.get("__version__")
     if declared is not None and "version" in given:
-        raise IncorrectUsageError(
-            f"`{cls.__name__}` declares its version twice (__version__ and version=)"
-        )
+        raise IncorrectUsageError(f"`{cls.__name__}` declares its version twice (__version__ and version=)")
     version = int(given.get("version", declared or 1))
     new_cls = derive_class(cls, BaseEvent)
     meta = ElementMeta(
-        kind="EVENT", domain=domain, fields=collect_fields(new_cls), part_of=opts.get("part_of"),
-        abstract=bool(opts.get("abstract")), version=version, options=opts,
+        kind="EVENT",
+        domain=domain,
+        fields=collect_fields(new_cls),
+        part_of=opts.get("part_of"),
+        abstract=bool(opts.get("abstract")),
+        version=version,
+        options=opts,
     )
     meta.finish()
     meta.fqn = f"{cls.__module__}.{cls.__qualname__}"
@@ -171,7 +193,7 @@ def wire_handler(domain: Domain, handler: type[BaseEventHandler]) -> None:
             raise IncorrectUsageError(
                 f"{where} handles `{target.__name__}` from category `{category}`, but "
                 f"`{handler.__name__}` listens to `{meta.stream_category}`; it would never run "
-                f"(set stream_category=\"{category}\")"
+                f'(set stream_category="{category}")'
             )
         handlers.setdefault(target.__type__, []).append(name)
     if len(any_methods) > 1:

@@ -50,7 +50,7 @@ def message_context(message: Message, *, replaying: bool = False) -> Iterator[No
         _message.reset(token)
 
 
-class handler_context:  # noqa: N801 - used like a contextmanager function
+class handler_context:
     """Domain and message context for one delivery, without generator overhead (hot path)."""
 
     __slots__ = ("_domain", "_message", "_replaying", "_tokens")
@@ -92,9 +92,7 @@ class _CurrentDomain:
     def _get(self) -> Domain:
         domain = active_domain()
         if domain is None:
-            raise IncorrectUsageError(
-                "Working outside of a domain context: use `with domain.domain_context():`"
-            )
+            raise IncorrectUsageError("Working outside of a domain context: use `with domain.domain_context():`")
         return domain
 
     def __getattr__(self, name: str) -> Any:

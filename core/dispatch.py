@@ -59,8 +59,13 @@ def deliver(
             except Exception as exc:
                 log.error(
                     "%s.%s failed on %s (%s): %s: %s",
-                    handler_cls.__name__, name, message.type, message.stream_name,
-                    type(exc).__name__, exc, exc_info=exc,
+                    handler_cls.__name__,
+                    name,
+                    message.type,
+                    message.stream_name,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=exc,
                 )
                 call_handle_error(handler_cls, exc, message)
                 failures.append(record_failure(domain, handler_cls, name, message, exc, mode=mode))

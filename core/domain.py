@@ -7,11 +7,11 @@ import datetime as _dt
 import os
 import sys
 import time
-from random import getrandbits
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from random import getrandbits
 from typing import Any, TypeVar
 
 from core import _registry
@@ -57,7 +57,7 @@ def _uuid4() -> str:
 
 
 def _utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 _iso_second = [-1, ""]
@@ -258,9 +258,7 @@ class Domain:
             if self._store is None:
                 self.init()
             if aggregate not in self.registry.aggregates.values():
-                raise IncorrectUsageError(
-                    f"`{aggregate.__name__}` is not an aggregate registered with {self!r}"
-                )
+                raise IncorrectUsageError(f"`{aggregate.__name__}` is not an aggregate registered with {self!r}")
             repository = self._repositories[aggregate] = Repository(self, aggregate)
         return repository
 
@@ -291,13 +289,9 @@ class Domain:
         handlers = self._handlers_by_category.get(category)
         if handlers is None:
             handlers = self._handlers_by_category[category] = [
-                h
-                for h in self.registry.event_handlers.values()
-                if h.meta_.stream_category in (category, "$all")
+                h for h in self.registry.event_handlers.values() if h.meta_.stream_category in (category, "$all")
             ]
-            self._filtered_categories[category] = any(
-                h.meta_.options.get("source_stream") for h in handlers
-            )
+            self._filtered_categories[category] = any(h.meta_.options.get("source_stream") for h in handlers)
         if not handlers or not self._filtered_categories.get(category):
             return handlers
         return [h for h in handlers if self._origin_matches(h, message)]

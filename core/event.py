@@ -26,9 +26,7 @@ class BaseEvent(BaseModel):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self.__dict__.get("_frozen"):
-            raise IncorrectUsageError(
-                "Event/Command Objects are immutable and cannot be modified once created"
-            )
+            raise IncorrectUsageError("Event/Command Objects are immutable and cannot be modified once created")
         object.__setattr__(self, name, value)
 
     def _with_message(self, message: Message) -> BaseEvent:

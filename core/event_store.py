@@ -54,9 +54,7 @@ class EventStore:
             indexes = state.streams.get(name, [])
             stop = len(indexes) if limit is None else min(len(indexes), max(position, 0) + limit)
             return (state.events[indexes[i]] for i in range(max(position, 0), stop))
-        return state.iter_events(
-            state.categories.get(name, []), start_global=max(position, 1), limit=limit
-        )
+        return state.iter_events(state.categories.get(name, []), start_global=max(position, 1), limit=limit)
 
     def read_all(self, stream: str = ALL, *, position: int = 0, page_size: int = 1000) -> Iterator[Message]:
         """Every message of ``stream`` (a stream, category or ``$all``), lazily."""
@@ -97,11 +95,7 @@ class EventStore:
         if category is None:
             return {name: len(indexes) for name, indexes in state.streams.items()}
         cat = self.domain.normalize_category(category)
-        return {
-            name: len(indexes)
-            for name, indexes in state.streams.items()
-            if name.partition("-")[0] == cat
-        }
+        return {name: len(indexes) for name, indexes in state.streams.items() if name.partition("-")[0] == cat}
 
     def append(
         self,

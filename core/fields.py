@@ -223,7 +223,7 @@ class Identifier(Field):
             if not value:
                 raise FieldInvalid("String should have at least 1 character")
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(value, "hex"):
+        if isinstance(value, bool) or (not isinstance(value, (int, str)) and not hasattr(value, "hex")):
             raise FieldInvalid("Input should be a valid string")
         return str(value)
 
@@ -233,9 +233,7 @@ class Auto(Identifier):
 
 
 class _Bounded(Field):
-    def __init__(
-        self, min_value: float | None = None, max_value: float | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, min_value: float | None = None, max_value: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.min_value = min_value
         self.max_value = max_value
@@ -263,17 +261,13 @@ class Integer(_Bounded):
             return self._bounds(int(value))
         if isinstance(value, float):
             if not value.is_integer():
-                raise FieldInvalid(
-                    "Input should be a valid integer, got a number with a fractional part"
-                )
+                raise FieldInvalid("Input should be a valid integer, got a number with a fractional part")
             return self._bounds(int(value))
         if isinstance(value, str):
             try:
                 return self._bounds(int(value.strip()))
             except ValueError:
-                raise FieldInvalid(
-                    "Input should be a valid integer, unable to parse string as an integer"
-                ) from None
+                raise FieldInvalid("Input should be a valid integer, unable to parse string as an integer") from None
         if isinstance(value, int):
             return self._bounds(int(value))
         raise FieldInvalid("Input should be a valid integer")
@@ -285,17 +279,13 @@ class Float(_Bounded):
     json_type = "number"
 
     def _cast(self, value: Any) -> Any:
-        if isinstance(value, bool):
-            value = float(value)
-        elif isinstance(value, (int, float)):
+        if isinstance(value, (bool, int, float)):
             value = float(value)
         elif isinstance(value, str):
             try:
                 value = float(value.strip())
             except ValueError:
-                raise FieldInvalid(
-                    "Input should be a valid number, unable to parse string as a number"
-                ) from None
+                raise FieldInvalid("Input should be a valid number, unable to parse string as a number") from None
         else:
             raise FieldInvalid("Input should be a valid number")
         if math.isnan(value) or math.isinf(value):

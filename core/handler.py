@@ -38,7 +38,7 @@ def handle(target_cls: Any, start: bool = False, correlate: Any = None, end: boo
             )
         if isinstance(target_cls, str) and target_cls != ANY:
             raise IncorrectUsageError(
-                f"`{fn.__qualname__}`: @handle takes an event class or \"$any\", not {target_cls!r}"
+                f'`{fn.__qualname__}`: @handle takes an event class or "$any", not {target_cls!r}'
             )
 
         @functools.wraps(fn)

@@ -108,8 +108,9 @@ def _syntax_error(exc: SyntaxError) -> DomainLoadError:
 def _user_error(target: str, exc: BaseException) -> DomainLoadError:
     """An error raised by the user's code, with their frames only (ours trimmed)."""
     frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename
-        and not f.filename.startswith(str(Path(__file__).parent))
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "importlib" not in f.filename and not f.filename.startswith(str(Path(__file__).parent))
     ]
     where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     error = DomainLoadError(f"error while loading {target}{where}: {type(exc).__name__}: {exc}")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from core import unit_of_work
 from core.exceptions import IncorrectUsageError, ObjectNotFoundError, TooManyObjectsError
 from core.fields import FieldInvalid
-
-from core import unit_of_work
 
 if TYPE_CHECKING:
     from core.aggregate import BaseAggregate
@@ -79,21 +78,19 @@ class Repository(Generic[A]):
         """
         keys = self._matching_keys(filters, limit=2)
         if not keys:
-            raise ObjectNotFoundError(
-                f"`{self.aggregate_cls.__name__}` object with values {filters} does not exist."
-            )
+            raise ObjectNotFoundError(f"`{self.aggregate_cls.__name__}` object with values {filters} does not exist.")
         if len(keys) > 1:
             raise TooManyObjectsError(
                 f"More than one object of `{self.aggregate_cls.__name__}` found with values {filters}"
             )
-        return self.aggregate_cls._from_doc(self.domain.store.get(self.table, keys[0]))  # type: ignore[no-any-return]
+        return self.aggregate_cls._from_doc(self.domain.store.rows(self.table)[keys[0]])  # type: ignore[no-any-return]
 
     def filter(self, **filters: Any) -> list[A]:
         """Every aggregate matching all filters (``field=value`` or ``field__gt=value``,
         with lookups ``exact ne in gt gte lt lte contains``), in insertion order."""
-        store = self.domain.store
+        rows = self.domain.store.rows(self.table)
         from_doc = self.aggregate_cls._from_doc
-        return [from_doc(store.get(self.table, key)) for key in self._matching_keys(filters)]
+        return [from_doc(rows[key]) for key in self._matching_keys(filters)]
 
     def all(self) -> list[A]:
         """Every aggregate of this class."""
@@ -137,9 +134,7 @@ class Repository(Generic[A]):
             name, _, lookup = spec.partition("__")
             lookup = lookup or "exact"
             if lookup not in _LOOKUPS:
-                raise IncorrectUsageError(
-                    f"unknown lookup `{lookup}` in `{spec}`; use one of {', '.join(_LOOKUPS)}"
-                )
+                raise IncorrectUsageError(f"unknown lookup `{lookup}` in `{spec}`; use one of {', '.join(_LOOKUPS)}")
             if lookup == "in":
                 cleaned = [self._clean(name, v) for v in value]
             elif lookup == "contains":

@@ -127,8 +127,6 @@ class UnitOfWork:
         key = doc[meta.id_field]  # type: ignore[index]
         for name in meta.unique_fields:
             value = doc.get(name)
-            if value is not None and any(
-                k != key for k in self.domain.store.keys_where(table, name, value)
-            ):
+            if value is not None and any(k != key for k in self.domain.store.keys_where(table, name, value)):
                 raise ValidationError({name: [f"`{cls.__name__}` with {name}={value!r} already exists"]})
         return Change(table, meta.id_field, key, doc, expected_version=version, label=cls.__name__)  # type: ignore[arg-type]

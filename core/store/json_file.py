@@ -129,9 +129,7 @@ class JsonFilePersistence:
             meta = data[_META_TABLE]["1"]
             version = meta["format"]
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreCorruptError(
-                f"snapshot {path} is damaged ({exc}); the store was left untouched"
-            ) from None
+            raise StoreCorruptError(f"snapshot {path} is damaged ({exc}); the store was left untouched") from None
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise StoreFormatError(
                 f"store {self.path} has format {version!r}, newer than this workbench "
@@ -169,9 +167,7 @@ class JsonFilePersistence:
             if not raw.strip():
                 self._journal_size = 0
                 return False
-            raise StoreCorruptError(
-                f"journal {path} has a damaged header; the store was left untouched"
-            ) from None
+            raise StoreCorruptError(f"journal {path} has a damaged header; the store was left untouched") from None
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise StoreFormatError(
                 f"store {self.path} has format {version!r}, newer than this workbench "
@@ -209,8 +205,7 @@ class JsonFilePersistence:
             seq, ops = parsed
             if expected_seq is not None and seq != expected_seq:
                 raise StoreCorruptError(
-                    f"journal {path} jumps from seq {expected_seq - 1} to {seq}; "
-                    "the store was left untouched"
+                    f"journal {path} jumps from seq {expected_seq - 1} to {seq}; the store was left untouched"
                 )
             expected_seq = seq + 1
             if seq > snapshot_seq:
@@ -264,8 +259,15 @@ class JsonFilePersistence:
             raise StoreError(f"store {self.path} is open read-only")
         ops_bytes = orjson.dumps(ops)
         line = b"".join(
-            (b'{"seq":', str(seq).encode(), b',"crc":', str(zlib.crc32(ops_bytes)).encode(),
-             b',"ops":', ops_bytes, b"}\n")
+            (
+                b'{"seq":',
+                str(seq).encode(),
+                b',"crc":',
+                str(zlib.crc32(ops_bytes)).encode(),
+                b',"ops":',
+                ops_bytes,
+                b"}\n",
+            )
         )
         size = len(line)
         try:
@@ -295,9 +297,7 @@ class JsonFilePersistence:
         if self._fd is None:
             raise StoreError(f"store {self.path} is open read-only")
         data: dict[str, Any] = {
-            _META_TABLE: {
-                "1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}
-            },
+            _META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
             _EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
         }
         for table, rows in state.tables.items():

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from core import Domain, handle
+from core.fields import Identifier, Integer, String
+from core.loader import load_domain
+from core.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP = ROOT / "samples" / "shop" / "domain.py"
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def shop(store_dir: Path):
+    """The spec's seed example, loaded unchanged through the loader, on a disk store."""
+    domain = load_domain(str(SHOP), store=open_store(store_dir))
+    yield domain
+    domain.close()
+
+
+def build_shop(*, store=None, processing: str = "sync", name: str = "Shop", ids: bool = False) -> Domain:
+    """The seed's model written inline, with optional counting ids for deterministic tests."""
+    counter = itertools.count(1)
+    domain = Domain(
+        name=name,
+        identity_function=(lambda: f"id-{next(counter)}") if ids else None,
+    )
+    domain.config["event_processing"] = processing
+
+    @domain.event(part_of="Order")
+    class OrderShipped:
+        order_id = Identifier(required=True)
+        book_id = Identifier(required=True)
+        quantity = Integer(required=True)
+
+    @domain.aggregate
+    class Order:
+        book_id = Identifier(required=True)
+        quantity = Integer(required=True)
+        status = String(choices=["PENDING", "SHIPPED"], default="PENDING")
+
+        def ship_order(self):
+            self.status = "SHIPPED"
+            self.raise_(OrderShipped(order_id=self.id, book_id=self.book_id, quantity=self.quantity))
+
+    @domain.aggregate
+    class Inventory:
+        book_id = Identifier(required=True)
+        in_stock = Integer(required=True)
+
+    @domain.event_handler(part_of=Inventory, stream_category="order")
+    class ManageInventory:
+        @handle(OrderShipped)
+        def reduce(self, event):
+            repo = domain.repository_for(Inventory)
+            inventory = repo.find_by(book_id=event.book_id)
+            inventory.in_stock -= event.quantity
+            repo.add(inventory)
+
+    domain.init()
+    if store is not None:
+        domain.bind_store(store)
+    return domain
+
+
+@pytest.fixture
+def memory_shop():
+    domain = build_shop(store=open_store(None))
+    with domain.domain_context():
+        yield domain
