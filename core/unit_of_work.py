@@ -33,6 +33,8 @@ class UnitOfWork:
     outer one roll back. Events are dispatched to sync handlers after the commit.
     """
 
+    __slots__ = ("_aggregates", "_events", "_outer", "_rollback_only", "_token", "domain", "in_progress")
+
     def __init__(self, domain: Domain | None = None) -> None:
         resolved = domain or active_domain()
         if resolved is None:
@@ -93,25 +95,26 @@ class UnitOfWork:
         """Write everything collected in one store commit; returns the stored messages."""
         changes: list[Change] = []
         events: list[dict[str, Any]] = []
-        saved: list[tuple[BaseAggregate, dict[str, Any]]] = []
+        saved: list[BaseAggregate] = []
+        change_for = self._change_for
         for aggregate in self._aggregates.values():
-            change = self._change_for(aggregate)
-            if change is None:
-                continue
-            changes.append(change)
-            saved.append((aggregate, change.doc))  # type: ignore[arg-type]
-            for event in aggregate.__dict__["_events"]:
-                events.append(event.__dict__["_message"].record)
+            change = change_for(aggregate)
+            if change is not None:
+                changes.append(change)
+                saved.append(aggregate)
+                for event in aggregate.__dict__["_events"]:
+                    events.append(event.__dict__["_message"].record)
         if self._events:
             events.extend(self._events)
         self.domain.store.commit(changes, events)
-        for aggregate, doc in saved:
+        for aggregate, change in zip(saved, changes, strict=True):
             values = aggregate.__dict__
-            values["_version"] = doc["_version"]
-            values["_persisted"] = doc
+            values["_version"] = change.doc["_version"]  # type: ignore[index]
+            values["_persisted"] = change.doc
             values["_events"] = []
-        self.rollback()
-        return [Message(record) for record in events]
+        self._aggregates = {}
+        self._events = []
+        return [Message(record) for record in events] if events else []
 
     def _change_for(self, aggregate: BaseAggregate) -> Change | None:
         cls = type(aggregate)

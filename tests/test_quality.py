@@ -13,7 +13,9 @@ from conftest import ROOT
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed with the test extras")
 def test_ruff_is_clean():
-    result = subprocess.run(["ruff", "check", "core", "cli", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        ["ruff", "check", "core", "cli", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 

@@ -16,6 +16,8 @@ from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 Op = list[Any]
+# JSON scalars: hashable without asking the (slow) Hashable ABC.
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
 class StoreState:
@@ -92,7 +94,7 @@ class StoreState:
 
     @staticmethod
     def _index(index: dict[Any, dict[Any, None]], value: Any, key: Any) -> None:
-        if isinstance(value, Hashable):
+        if type(value) in _ATOMIC or isinstance(value, Hashable):
             bucket = index.get(value)
             if bucket is None:
                 index[value] = {key: None}
@@ -101,7 +103,7 @@ class StoreState:
 
     @staticmethod
     def _unindex(index: dict[Any, dict[Any, None]], value: Any, key: Any) -> None:
-        if isinstance(value, Hashable):
+        if type(value) in _ATOMIC or isinstance(value, Hashable):
             bucket = index.get(value)
             if bucket is not None:
                 bucket.pop(key, None)
@@ -121,7 +123,7 @@ class StoreState:
 
     def keys_where(self, table: str, field: str, value: Any) -> list[Any]:
         """Keys of the documents whose ``field`` equals ``value``, through a hash index."""
-        if not isinstance(value, Hashable):
+        if type(value) not in _ATOMIC and not isinstance(value, Hashable):
             return [k for k, d in self.rows(table).items() if d.get(field) == value]
         index = self._indexes.get((table, field))
         if index is None:
