@@ -37,6 +37,7 @@ class ElementMeta:
     mutable_fields: tuple[str, ...] = ()
     unique_fields: tuple[str, ...] = ()
     fqn: str = ""
+    subscription: Any = None  # the resolved SubscriptionConfig of an event handler
 
     def finish(self) -> None:
         """Derive the per-field lists used on hot paths."""

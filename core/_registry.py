@@ -12,6 +12,7 @@ from core.event import BaseEvent
 from core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
 from core.fields import Auto
 from core.handler import ANY, BaseEventHandler, handler_methods
+from core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
     from core.domain import Domain
@@ -204,3 +205,4 @@ def wire_handler(domain: Domain, handler: type[BaseEventHandler]) -> None:
     if not handlers:
         warnings.warn(f"event handler `{handler.__name__}` has no @handle methods", stacklevel=2)
     handler._handlers = handlers
+    meta.subscription = resolve_subscription(domain, handler)

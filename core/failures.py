@@ -48,7 +48,21 @@ def record_failure(
     domain: Domain, handler: type, method: str, message: Message, exc: BaseException, *, mode: str
 ) -> HandlerFailure:
     """Store a failure record in its own commit and return it."""
-    failure = HandlerFailure(
+    failure = make_failure(domain, handler, method, message, exc, mode=mode)
+    domain.store.commit([failure_change(failure)])
+    return failure
+
+
+def failure_change(failure: HandlerFailure) -> Change:
+    """The store write that records ``failure``."""
+    return Change(FAILURES_TABLE, "id", failure.id, failure.to_dict())
+
+
+def make_failure(
+    domain: Domain, handler: type, method: str, message: Message, exc: BaseException, *, mode: str
+) -> HandlerFailure:
+    """A failure record for ``exc`` raised by ``handler.method`` on ``message`` (not stored)."""
+    return HandlerFailure(
         id=domain.new_id(),
         handler=handler.__name__,
         method=method,
@@ -62,8 +76,6 @@ def record_failure(
         time=domain.now_iso(),
         mode=mode,
     )
-    domain.store.commit([Change(FAILURES_TABLE, "id", failure.id, failure.to_dict())])
-    return failure
 
 
 def list_failures(domain: Domain) -> list[HandlerFailure]:

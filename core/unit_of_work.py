@@ -33,7 +33,7 @@ class UnitOfWork:
     outer one roll back. Events are dispatched to sync handlers after the commit.
     """
 
-    __slots__ = ("_aggregates", "_events", "_outer", "_rollback_only", "_token", "domain", "in_progress")
+    __slots__ = ("_aggregates", "_changes", "_events", "_outer", "_rollback_only", "_token", "domain", "in_progress")
 
     def __init__(self, domain: Domain | None = None) -> None:
         resolved = domain or active_domain()
@@ -42,6 +42,7 @@ class UnitOfWork:
         self.domain: Domain = resolved
         self._aggregates: dict[tuple[type, Any], BaseAggregate] = {}
         self._events: list[dict[str, Any]] = []
+        self._changes: list[Change] = []
         self._outer: UnitOfWork | None = None
         self._token: Token[UnitOfWork | None] | None = None
         self._rollback_only = False
@@ -57,6 +58,10 @@ class UnitOfWork:
     def record_event(self, record: dict[str, Any]) -> None:
         """Append an event record not raised through an aggregate."""
         (self._outer or self)._events.append(record)
+
+    def stage(self, change: Change) -> None:
+        """Write a raw document change in the same commit (cursors, acknowledgements)."""
+        (self._outer or self)._changes.append(change)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -90,6 +95,7 @@ class UnitOfWork:
         """Forget everything collected."""
         self._aggregates.clear()
         self._events.clear()
+        self._changes.clear()
 
     def commit(self) -> list[Message]:
         """Write everything collected in one store commit; returns the stored messages."""
@@ -106,14 +112,18 @@ class UnitOfWork:
                     events.append(event.__dict__["_message"].record)
         if self._events:
             events.extend(self._events)
+        if self._changes:
+            changes.extend(self._changes)
         self.domain.store.commit(changes, events)
-        for aggregate, change in zip(saved, changes, strict=True):
+        # Staged raw changes follow the aggregates' changes, so zip stops before them.
+        for aggregate, change in zip(saved, changes, strict=False):
             values = aggregate.__dict__
             values["_version"] = change.doc["_version"]  # type: ignore[index]
             values["_persisted"] = change.doc
             values["_events"] = []
         self._aggregates = {}
         self._events = []
+        self._changes = []
         return [Message(record) for record in events] if events else []
 
     def _change_for(self, aggregate: BaseAggregate) -> Change | None:

@@ -1,0 +1,330 @@
+"""One async handler's subscription to its category: cursor, retries, dead letters.
+
+Exactly-once effects on the embedded store: a delivery's handler writes, the events it
+raises, the cursor advance (or the removal of its pending/parked/dead-letter entry) go
+into **one** commit. A failed delivery rolls the handler's writes back and commits only
+the bookkeeping (cursor, retry entry, dead letter or failure record). So a crash at any
+point either kept a delivery whole or lost it whole, and a restart redoes exactly the
+deliveries that were lost. Messages a handler skips (nothing to write) advance the
+cursor in memory and are saved every ``position_update_interval`` messages and at stop;
+re-reading those after a crash writes nothing.
+
+Tables (documents keyed by ``id``):
+
+* ``cursors``: ``{id: handler, category, position, updated_at, last_error}``;
+* ``pending``: stream-type messages waiting for another attempt;
+* ``dead_letters``: messages that used up their attempts (see :mod:`core.dead_letters`);
+* ``parked``: messages held behind a dead letter of their stream (``dlq_ordering="sequenced"``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.context import handler_context
+from core.dispatch import call_handle_error
+from core.failures import failure_change, make_failure
+from core.message import Message
+from core.store import Change
+from core.subscription_config import EVENT_STORE, SubscriptionConfig
+from core.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from core.domain import Domain
+
+CURSORS = "cursors"
+PENDING = "pending"
+DEAD_LETTERS = "dead_letters"
+PARKED = "parked"
+
+
+@dataclass
+class Tally:
+    """What processing did, per outcome."""
+
+    delivered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    parked: int = 0
+    by_handler: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, handler: str, outcome: str) -> None:
+        """Add one ``outcome`` for ``handler``."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        row = self.by_handler.setdefault(handler, {})
+        row[outcome] = row.get(outcome, 0) + 1
+
+    @property
+    def handled(self) -> int:
+        """Messages looked at, whatever the outcome."""
+        return self.delivered + self.skipped + self.failed + self.parked
+
+
+def _block_key(handler: str, stream: str) -> str:
+    return f"{handler}|{stream}"
+
+
+class Subscription:
+    """Delivers the messages of one category to one handler class."""
+
+    def __init__(self, domain: Domain, handler: type, config: SubscriptionConfig) -> None:
+        self.domain = domain
+        self.handler = handler
+        self.config = config
+        self.name: str = handler.__name__
+        self.category: str = handler.meta_.stream_category  # type: ignore[attr-defined]
+        cursor = domain.store.get(CURSORS, self.name)
+        self.position: int = cursor["position"] if cursor else 0
+        self._saved_position = self.position
+        self._unsaved = 0
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _indexes(self) -> Any:
+        state = self.domain.store.state
+        return None if self.category == "$all" else state.categories.get(self.category, ())
+
+    def lag(self) -> int:
+        """Messages of the category after the cursor."""
+        indexes = self._indexes()
+        if indexes is None:
+            return max(self.domain.store.event_count() - self.position, 0)
+        # Event index i has global position i + 1, so "after the cursor" is index >= position.
+        return len(indexes) - bisect_left(indexes, self.position)
+
+    def _next_records(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.domain.store.state.iter_events(self._indexes(), start_global=self.position + 1, limit=limit))
+
+    def _rows(self, table: str) -> list[dict[str, Any]]:
+        store = self.domain.store
+        rows = store.rows(table)
+        return [rows[k] for k in store.keys_where(table, "handler", self.name)]
+
+    def pending(self) -> list[dict[str, Any]]:
+        """This handler's messages waiting for another attempt, oldest first."""
+        return sorted(self._rows(PENDING), key=lambda r: r["global_position"])
+
+    def next_due(self) -> float | None:
+        """When the earliest retry is due (epoch seconds), or None."""
+        return min((r["due"] for r in self._rows(PENDING)), default=None)
+
+    # -- processing -------------------------------------------------------------------
+
+    def tick(self, tally: Tally, *, budget: int, stopping: Any = None) -> int:
+        """Process due retries, then up to ``messages_per_tick`` new messages; returns how many."""
+        done = 0
+        now = time.time()
+        for entry in self.pending():
+            if done >= budget or (stopping is not None and stopping()):
+                return done
+            if entry["due"] <= now:
+                self._retry(entry, tally)
+                done += 1
+        limit = min(self.config.messages_per_tick, budget - done)
+        if limit <= 0:
+            return done
+        for record in self._next_records(limit):
+            if stopping is not None and stopping():
+                break
+            self._process_new(record, tally)
+            done += 1
+        return done
+
+    def _skip(self, position: int, tally: Tally) -> None:
+        self.position = position
+        self._unsaved += 1
+        tally.count(self.name, "skipped")
+        if self._unsaved >= self.config.position_update_interval:
+            self.flush()
+
+    def _process_new(self, record: dict[str, Any], tally: Tally) -> None:
+        position = record["global_position"]
+        metadata = record["metadata"]
+        if not metadata.get("asynchronous"):
+            return self._skip(position, tally)  # handled inline when it was raised
+        origin = self.config.origin_stream
+        if origin is not None:
+            source = self.domain.normalize_category(metadata.get("origin_stream") or "").partition("-")[0]
+            if source != origin:
+                return self._skip(position, tally)
+        if not self.handler.methods_for(record["type"]):  # type: ignore[attr-defined]
+            return self._skip(position, tally)
+        message = Message(record)
+        if self.config.sequenced and self._blocked(message.stream_name):
+            self.domain.store.commit([self._parked_change(message), self._cursor_change(position)])
+            self._mark_saved(position)
+            tally.count(self.name, "parked")
+            return None
+        error = self.attempt(message, [self._cursor_change(position)])
+        if error is None:
+            self._mark_saved(position)
+            tally.count(self.name, "delivered")
+        else:
+            self._failed(message, error, 1, tally, [self._cursor_change(position, error)])
+        return None
+
+    def _retry(self, entry: dict[str, Any], tally: Tally) -> None:
+        message = self.domain.event_store.get_message(entry["message_id"])
+        if message is None:  # the store lost nothing, so this is a hand-edited store
+            self.domain.store.commit([Change(PENDING, "id", entry["id"], None)])
+            return
+        tally.count(self.name, "retried")
+        error = self.attempt(message, [Change(PENDING, "id", entry["id"], None)])
+        if error is None:
+            tally.count(self.name, "delivered")
+            if self.config.sequenced:
+                self.release(message.stream_name, tally)
+        else:
+            self._failed(message, error, entry["attempts"] + 1, tally, [], first_failed_at=entry["first_failed_at"])
+
+    def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> Exception | None:
+        """Run the handler's methods for ``message`` in one unit of work, committed with
+        ``on_success``; return the exception instead when anything failed."""
+        methods = self.handler.methods_for(message.type)  # type: ignore[attr-defined]
+        try:
+            with handler_context(self.domain, message, replaying=replaying), UnitOfWork(self.domain) as uow:
+                event = self.domain.event_from_message(message)
+                for name in methods:
+                    getattr(self.handler(), name)(event)
+                for change in on_success:
+                    uow.stage(change)
+        except Exception as exc:
+            return exc
+        return None
+
+    def _failed(
+        self,
+        message: Message,
+        error: Exception,
+        attempts: int,
+        tally: Tally,
+        changes: list[Change],
+        *,
+        first_failed_at: str | None = None,
+    ) -> None:
+        """Bookkeeping after a failed attempt, in one commit: retry, dead letter or record."""
+        call_handle_error(self.handler, error, message)
+        tally.count(self.name, "failed")
+        now = self.domain.now_iso()
+        details = {
+            "handler": self.name,
+            "message_id": message.id,
+            "message_type": message.type,
+            "global_position": message.global_position,
+            "stream_name": message.stream_name,
+            "error_type": type(error).__name__,
+            "error": str(error),
+            "traceback": "".join(traceback.format_exception(error)),
+            "attempts": attempts,
+            "first_failed_at": first_failed_at or now,
+            "last_failed_at": now,
+            "block_key": _block_key(self.name, message.stream_name),
+        }
+        pending_id = f"{self.name}:{message.id}"
+        if self.config.subscription_type == EVENT_STORE:
+            method = ",".join(self.handler.methods_for(message.type))  # type: ignore[attr-defined]
+            failure = make_failure(self.domain, self.handler, method, message, error, mode="async")
+            changes.append(failure_change(failure))
+        elif attempts < self.config.max_retries:
+            due = time.time() + self.config.retry_delay(attempts)
+            changes.append(Change(PENDING, "id", pending_id, {"id": pending_id, **details, "due": due}))
+        else:
+            if attempts > 1:
+                changes.append(Change(PENDING, "id", pending_id, None))
+            if self.config.enable_dlq:
+                dlq_id = self.domain.new_id()
+                doc = {
+                    "id": dlq_id,
+                    **details,
+                    "category": self.category,
+                    "subscription": f"{self.category}:dlq",
+                    "sequenced": self.config.sequenced,
+                }
+                changes.append(Change(DEAD_LETTERS, "id", dlq_id, doc))
+                tally.count(self.name, "dead_lettered")
+            else:
+                method = ",".join(self.handler.methods_for(message.type))  # type: ignore[attr-defined]
+                changes.append(
+                    failure_change(make_failure(self.domain, self.handler, method, message, error, mode="async"))
+                )
+        cursor = next((c for c in changes if c.table == CURSORS), None)
+        if cursor is None:
+            cursor = self._cursor_change(self.position, error)
+            changes.append(cursor)
+        self.domain.store.commit(changes)
+        self._mark_saved(cursor.doc["position"])  # type: ignore[index]
+
+    # -- sequenced dead letters -------------------------------------------------------
+
+    def _blocked(self, stream: str) -> bool:
+        key = _block_key(self.name, stream)
+        store = self.domain.store
+        return any(store.keys_where(table, "block_key", key) for table in (DEAD_LETTERS, PENDING, PARKED))
+
+    def _parked_change(self, message: Message) -> Change:
+        parked_id = f"{self.name}:{message.id}"
+        doc = {
+            "id": parked_id,
+            "handler": self.name,
+            "message_id": message.id,
+            "global_position": message.global_position,
+            "stream_name": message.stream_name,
+            "block_key": _block_key(self.name, message.stream_name),
+            "parked_at": self.domain.now_iso(),
+        }
+        return Change(PARKED, "id", parked_id, doc)
+
+    def release(self, stream: str, tally: Tally) -> None:
+        """Deliver the messages parked behind ``stream``'s old head, in order, until one fails."""
+        store = self.domain.store
+        key = _block_key(self.name, stream)
+        if store.keys_where(DEAD_LETTERS, "block_key", key) or store.keys_where(PENDING, "block_key", key):
+            return
+        rows = store.rows(PARKED)
+        parked = sorted(
+            (rows[k] for k in store.keys_where(PARKED, "block_key", key)), key=lambda r: r["global_position"]
+        )
+        for entry in parked:
+            message = self.domain.event_store.get_message(entry["message_id"])
+            unpark = Change(PARKED, "id", entry["id"], None)
+            if message is None:
+                store.commit([unpark])
+                continue
+            error = self.attempt(message, [unpark])
+            if error is not None:
+                self._failed(message, error, 1, tally, [unpark])
+                return
+            tally.count(self.name, "delivered")
+
+    # -- cursor -----------------------------------------------------------------------
+
+    def _cursor_change(self, position: int, error: Exception | None = None) -> Change:
+        previous = self.domain.store.get(CURSORS, self.name)
+        last_error = previous.get("last_error") if previous else None
+        if error is not None:
+            last_error = {"type": type(error).__name__, "message": str(error), "at": self.domain.now_iso()}
+        doc = {
+            "id": self.name,
+            "handler": self.name,
+            "category": self.category,
+            "position": position,
+            "updated_at": self.domain.now_iso(),
+            "last_error": last_error,
+        }
+        return Change(CURSORS, "id", self.name, doc)
+
+    def _mark_saved(self, position: int) -> None:
+        self.position = self._saved_position = position
+        self._unsaved = 0
+
+    def flush(self) -> None:
+        """Save the cursor if it moved since it was last saved."""
+        if self.position != self._saved_position:
+            self.domain.store.commit([self._cursor_change(self.position)])
+            self._mark_saved(self.position)
