@@ -319,3 +319,30 @@ def test_bad_settings_are_errors_listing_the_valid_ones(subscription, message):
 def test_resolved_config_can_be_asked_for():
     domain = payments_domain()
     assert resolve(domain, domain.registry.event_handlers["Notify"]).to_dict()["subscription_type"] == "stream"
+
+
+def test_replay_all_interrupted_midway_loses_and_duplicates_nothing(monkeypatch):
+    domain = payments_domain()
+    domain.fail.update({-1, -2})
+    pay(domain, -1, -2)
+    engine = Engine(domain)
+    engine.process_until_idle()
+    domain.fail.clear()
+    persistence = domain.store.persistence
+    real_append = persistence.append
+    calls = {"n": 0}
+
+    def dying_append(seq, ops):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process is stopped in the middle of the second replay
+        real_append(seq, ops)
+
+    monkeypatch.setattr(persistence, "append", dying_append)
+    with pytest.raises(KeyboardInterrupt):
+        dlq.replay_all(engine)
+    monkeypatch.undo()
+    remaining = dlq.list_dead_letters(engine)
+    assert ledger(domain) == [-1] and [domain.event_store.get_message(d.message_id).data["amount"] for d in remaining] == [-2]
+    dlq.replay_all(engine)
+    assert ledger(domain) == [-2, -1] and dlq.list_dead_letters(engine) == []
