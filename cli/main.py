@@ -1,10 +1,14 @@
-"""Entry point of the ``workbench`` command."""
+"""Entry point of the ``workbench`` command: the app, shared options and error handling.
+
+Command modules (``cli/commands/*``) register themselves on :data:`app`; heavy imports
+(the engine, rich tables) happen inside commands so ``workbench --help`` stays fast.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
-import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -14,69 +18,135 @@ from cli.exit_codes import ExitCode
 app = typer.Typer(
     name="workbench",
     help="A workbench for event-driven domain models: load a domain, raise events, "
-    "watch handlers react, inspect streams.",
+    "watch handlers react, inspect streams, replay history, triage failures.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+events_app = typer.Typer(help="Read, search and trace stored events.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Triage dead letters: list, inspect, replay, skip, purge.", no_args_is_help=True)
+subscriptions_app = typer.Typer(help="Async subscriptions.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(subscriptions_app, name="subscriptions")
 
-DomainOption = Annotated[
+DomainOpt = Annotated[
     str | None,
-    typer.Option("--domain", "-d", help="Domain file or module (or WORKBENCH_DOMAIN).", show_default=False),
+    typer.Option(
+        "--domain", "-d", help="Domain file or module (or WORKBENCH_DOMAIN, or [tool.workbench]).", show_default=False
+    ),
 ]
-StoreOption = Annotated[
+StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Store folder (or WORKBENCH_STORE; default .workbench).", show_default=False),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope instead of tables.")]
 
 
-class State:
-    """Options shared by every command."""
+class Globals:
+    """Options given before the command."""
 
     debug = False
+    deterministic = False
+    domain: str | None = None
+    store: str | None = None
 
 
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Fixed ids and times (for demos and golden files).")
+    ] = False,
 ) -> None:
-    State.debug = debug
+    Globals.debug = debug
+    Globals.deterministic = deterministic or os.environ.get("WORKBENCH_DETERMINISTIC") == "1"
+    Globals.domain = domain
+    Globals.store = store
+    _configure_logging()
 
 
-def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:
-    """Print ``message`` as one line on stderr and return the exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(int(code))
+def invoke(
+    command: str,
+    body: Callable[[Any, Any, Any], int | None],
+    *,
+    domain: str | None,
+    store: str | None,
+    json_mode: bool,
+    write: bool,
+) -> None:
+    """Load the domain, run ``body(session, domain, output)``, and turn errors into one line.
 
-
-def open_domain(domain: str | None, store: str | None, *, read_only: bool = False) -> Any:
-    """Load the domain and bind its store, turning errors into one clear line."""
-    from core.bootstrap import bootstrap
+    Exit codes: ``body``'s return (0 or 1), or 2 for a usage or environment error.
+    """
+    from cli import session as sessions
+    from cli.output import Output
     from core.exceptions import ProteanException
 
-    spec = domain or os.environ.get("WORKBENCH_DOMAIN")
-    if not spec:
-        raise fail("no domain given; pass --domain PATH or set WORKBENCH_DOMAIN")
+    output = Output(json_mode=json_mode)
+    session = sessions.ACTIVE
+    owned = session is None
+    if session is None:
+        settings = sessions.Settings.resolve(domain or Globals.domain, store or Globals.store)
+        session = sessions.Session(settings, debug=Globals.debug, deterministic=Globals.deterministic)
+    code = ExitCode.OK
     try:
-        # A domain file may print at import (the spec's example does); stdout is for data.
-        with contextlib.redirect_stdout(sys.stderr):
-            return bootstrap(spec, store_location=store, read_only=read_only)
-    except ProteanException as exc:
-        if State.debug:
+        loaded = session.load(write=write)
+        code = ExitCode(body(session, loaded, output) or 0)
+    except (ProteanException, KeyError) as exc:
+        if Globals.debug or session.debug:
             raise
+        message = describe_error(exc)
         details = getattr(exc, "details", None)
-        if details:
-            typer.echo(details.rstrip(), err=True)
-        raise fail(str(exc)) from None
+        if json_mode:
+            output.envelope(command, None, status="error", errors=[str(message)])
+        else:
+            if details:
+                typer.echo(str(details).rstrip(), err=True)
+            typer.echo(f"error: {message}", err=True)
+        code = ExitCode.USAGE
+    finally:
+        if owned:
+            session.close()
+    if code:
+        raise typer.Exit(int(code))
 
 
-@app.command()
-def info(domain: DomainOption = None, store: StoreOption = None) -> None:
-    """Show the domain map: aggregates, events, handlers, and what the store holds."""
-    from cli.render import print_domain_map
+def describe_error(exc: BaseException) -> str:
+    """One line naming what is wrong."""
+    from core.exceptions import ValidationError
 
-    loaded = open_domain(domain, store, read_only=True)
-    print_domain_map(loaded)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.messages.items())
+        return f"invalid values: {problems}"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records as one line on stderr; tracebacks only with --debug."""
+
+    def formatException(self, ei: Any) -> str:
+        return super().formatException(ei) if Globals.debug else ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.rstrip() if Globals.debug else text.splitlines()[0]
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("workbench")
+    if not any(getattr(h, "_workbench", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_OneLineFormatter("%(levelname)s: %(message)s"))
+        handler._workbench = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.DEBUG if Globals.debug else logging.WARNING)
 
 
 def main() -> None:
@@ -85,3 +155,7 @@ def main() -> None:
 
     tune_gc()
     app()
+
+
+# Registers every command on `app` (the modules import only typer at the top).
+import cli.commands  # noqa: E402, F401

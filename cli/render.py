@@ -1,37 +1,61 @@
-"""Rich rendering of engine objects for people."""
+"""Rich renderings of engine data for people (JSON goes through the envelope instead)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from rich.console import Console
+from rich.table import Table
 from rich.tree import Tree
 
 
-def print_domain_map(domain: Any, console: Console | None = None) -> None:
-    """Aggregates with fields, events with category, handlers with their methods."""
-    console = console or Console()
-    tree = Tree(f"[bold]{domain.name}[/] ({domain.config['event_processing']} processing)")
+def domain_tree(data: dict[str, Any]) -> Tree:
+    """Aggregates with fields, events with category, handlers with methods and settings."""
+    tree = Tree(f"[bold]{data['name']}[/] ({data['event_processing']} processing)")
     aggregates = tree.add("Aggregates")
-    for name, cls in domain.registry.aggregates.items():
-        node = aggregates.add(f"[bold cyan]{name}[/] (category [green]{cls.meta_.stream_category}[/])")
-        for field_name, field in cls.meta_.fields.items():
-            node.add(f"{field_name}: {field.describe()}")
+    for agg in data["aggregates"]:
+        node = aggregates.add(f"[bold cyan]{agg['name']}[/] (category [green]{agg['category']}[/])")
+        for name, desc in agg["fields"].items():
+            node.add(f"{name}: {desc}")
     events = tree.add("Events")
-    for name, cls in domain.registry.events.items():
-        part_of = getattr(cls.meta_.part_of, "__name__", cls.meta_.part_of)
-        node = events.add(f"[bold magenta]{name}[/] {cls.__type__} (part of {part_of})")
-        for field_name, field in cls.meta_.fields.items():
-            node.add(f"{field_name}: {field.describe()}")
+    for event in data["events"]:
+        node = events.add(f"[bold magenta]{event['name']}[/] {event['type']} (part of {event['part_of']})")
+        for name, desc in event["fields"].items():
+            node.add(f"{name}: {desc}")
     handlers = tree.add("Event handlers")
-    for name, cls in domain.registry.event_handlers.items():
-        meta = cls.meta_
+    for handler in data["event_handlers"]:
+        sub = handler["subscription"]
         node = handlers.add(
-            f"[bold yellow]{name}[/] (part of {meta.part_of.__name__}, listens to [green]{meta.stream_category}[/])"
+            f"[bold yellow]{handler['name']}[/] (part of {handler['part_of']}, listens to "
+            f"[green]{handler['listens_to']}[/])"
         )
-        for type_string, methods in cls._handlers.items():
-            for method in methods:
-                node.add(f"{method} <- {type_string}")
-    store = domain.store
-    tree.add(f"Store {store.location}: {store.event_count()} events")
-    console.print(tree)
+        for method, target in handler["methods"].items():
+            node.add(f"{method} <- {target}")
+        settings = (
+            f"{sub['subscription_type']}: {sub['messages_per_tick']}/tick, max_retries {sub['max_retries']}, "
+            f"retry delay {sub['retry_delay_seconds']}s, dlq {'on' if sub['enable_dlq'] else 'off'} "
+            f"({sub['dlq_ordering']}), position every {sub['position_update_interval']}"
+        )
+        if sub.get("origin_stream"):
+            settings += f", source_stream {sub['origin_stream']}"
+        if not handler["replayable"]:
+            settings += ", not replayable"
+        node.add(f"[dim]{settings}[/]")
+    tree.add(f"Store {data['store']['location']}: {data['store']['events']} events")
+    return tree
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
+    """A plain rich table."""
+    result = Table(title=title, title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*["" if v is None else str(v) for v in row])
+    return result
+
+
+def short_json(value: Any, limit: int = 80) -> str:
+    """Compact JSON, cut to ``limit`` characters."""
+    text = json.dumps(value, default=str, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

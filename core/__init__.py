@@ -2,16 +2,34 @@
 
 Domain files written for Protean (``from protean import Domain, handle``) load
 unchanged through :func:`core.loader.load_domain`; plain Python code can import the
-same names from here.
+same names from here. Names are imported on first use, so that importing a small
+module such as :mod:`core.tuning` stays cheap (``workbench --help`` starts fast).
 """
 
-from core.aggregate import BaseAggregate
-from core.context import current_domain
-from core.domain import Domain
-from core.event import BaseEvent
-from core.handler import BaseEventHandler, handle
-from core.message import Message
-from core.unit_of_work import UnitOfWork
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.aggregate import BaseAggregate
+    from core.context import current_domain
+    from core.domain import Domain
+    from core.event import BaseEvent
+    from core.handler import BaseEventHandler, handle
+    from core.message import Message
+    from core.unit_of_work import UnitOfWork
+
+_EXPORTS = {
+    "BaseAggregate": "core.aggregate",
+    "BaseEvent": "core.event",
+    "BaseEventHandler": "core.handler",
+    "Domain": "core.domain",
+    "Message": "core.message",
+    "UnitOfWork": "core.unit_of_work",
+    "current_domain": "core.context",
+    "handle": "core.handler",
+}
 
 __all__ = [
     "BaseAggregate",
@@ -23,3 +41,12 @@ __all__ = [
     "current_domain",
     "handle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

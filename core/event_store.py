@@ -104,6 +104,8 @@ class EventStore:
         aggregate_id: Any = None,
         stream: str | None = None,
         expected_version: int | None = None,
+        origin_stream: str | None = None,
+        correlation_id: str | None = None,
     ) -> Message:
         """Append ``event`` to its aggregate's stream and process it like a raised event.
 
@@ -114,6 +116,8 @@ class EventStore:
             stream: the full stream name instead of ``aggregate_id``.
             expected_version: the stream's current last position; a mismatch raises
                 :class:`~core.exceptions.ExpectedVersionError`.
+            origin_stream: record the event as caused from this stream (for ``source_stream``).
+            correlation_id: join an existing correlation instead of starting one.
         """
         from core.unit_of_work import UnitOfWork
 
@@ -127,6 +131,10 @@ class EventStore:
         record = build_record(
             self.domain, event, stream_name=stream, category=category, expected_version=expected_version
         )
+        if origin_stream is not None:
+            record["metadata"]["origin_stream"] = self.domain.normalize_category(origin_stream)
+        if correlation_id is not None:
+            record["metadata"]["correlation_id"] = correlation_id
         with UnitOfWork(self.domain) as uow:
             uow.record_event(record)
         return Message(record)

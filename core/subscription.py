@@ -40,6 +40,7 @@ CURSORS = "cursors"
 PENDING = "pending"
 DEAD_LETTERS = "dead_letters"
 PARKED = "parked"
+RESOLVED = "resolved_retries"
 
 
 @dataclass
@@ -175,7 +176,15 @@ class Subscription:
             self.domain.store.commit([Change(PENDING, "id", entry["id"], None)])
             return
         tally.count(self.name, "retried")
-        error = self.attempt(message, [Change(PENDING, "id", entry["id"], None)])
+        resolved = {
+            "id": entry["id"],
+            "handler": self.name,
+            "message_id": message.id,
+            "attempts": entry["attempts"] + 1,
+        }
+        error = self.attempt(
+            message, [Change(PENDING, "id", entry["id"], None), Change(RESOLVED, "id", entry["id"], resolved)]
+        )
         if error is None:
             tally.count(self.name, "delivered")
             if self.config.sequenced:
@@ -207,8 +216,13 @@ class Subscription:
         changes: list[Change],
         *,
         first_failed_at: str | None = None,
+        replay: bool = False,
     ) -> None:
-        """Bookkeeping after a failed attempt, in one commit: retry, dead letter or record."""
+        """Bookkeeping after a failed attempt, in one commit: retry, dead letter or record.
+
+        A failure during a replay is never retried: it is dead-lettered when the
+        subscription has a DLQ, else recorded.
+        """
         call_handle_error(self.handler, error, message)
         tally.count(self.name, "failed")
         now = self.domain.now_iso()
@@ -227,7 +241,9 @@ class Subscription:
             "block_key": _block_key(self.name, message.stream_name),
         }
         pending_id = f"{self.name}:{message.id}"
-        if self.config.subscription_type == EVENT_STORE:
+        if replay:
+            self._dead_letter_or_record(message, error, details, changes, tally, mode="replay")
+        elif self.config.subscription_type == EVENT_STORE:
             method = ",".join(self.handler.methods_for(message.type))  # type: ignore[attr-defined]
             failure = make_failure(self.domain, self.handler, method, message, error, mode="async")
             changes.append(failure_change(failure))
@@ -237,28 +253,38 @@ class Subscription:
         else:
             if attempts > 1:
                 changes.append(Change(PENDING, "id", pending_id, None))
-            if self.config.enable_dlq:
-                dlq_id = self.domain.new_id()
-                doc = {
-                    "id": dlq_id,
-                    **details,
-                    "category": self.category,
-                    "subscription": f"{self.category}:dlq",
-                    "sequenced": self.config.sequenced,
-                }
-                changes.append(Change(DEAD_LETTERS, "id", dlq_id, doc))
-                tally.count(self.name, "dead_lettered")
-            else:
-                method = ",".join(self.handler.methods_for(message.type))  # type: ignore[attr-defined]
-                changes.append(
-                    failure_change(make_failure(self.domain, self.handler, method, message, error, mode="async"))
-                )
+            self._dead_letter_or_record(message, error, details, changes, tally, mode="async")
         cursor = next((c for c in changes if c.table == CURSORS), None)
         if cursor is None:
             cursor = self._cursor_change(self.position, error)
             changes.append(cursor)
         self.domain.store.commit(changes)
         self._mark_saved(cursor.doc["position"])  # type: ignore[index]
+
+    def _dead_letter_or_record(
+        self,
+        message: Message,
+        error: Exception,
+        details: dict[str, Any],
+        changes: list[Change],
+        tally: Tally,
+        *,
+        mode: str,
+    ) -> None:
+        if self.config.enable_dlq:
+            dlq_id = self.domain.new_id()
+            doc = {
+                "id": dlq_id,
+                **details,
+                "category": self.category,
+                "subscription": f"{self.category}:dlq",
+                "sequenced": self.config.sequenced,
+            }
+            changes.append(Change(DEAD_LETTERS, "id", dlq_id, doc))
+            tally.count(self.name, "dead_lettered")
+        else:
+            method = ",".join(self.handler.methods_for(message.type))  # type: ignore[attr-defined]
+            changes.append(failure_change(make_failure(self.domain, self.handler, method, message, error, mode=mode)))
 
     # -- sequenced dead letters -------------------------------------------------------
 

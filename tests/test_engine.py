@@ -343,6 +343,8 @@ def test_replay_all_interrupted_midway_loses_and_duplicates_nothing(monkeypatch)
         dlq.replay_all(engine)
     monkeypatch.undo()
     remaining = dlq.list_dead_letters(engine)
-    assert ledger(domain) == [-1] and [domain.event_store.get_message(d.message_id).data["amount"] for d in remaining] == [-2]
+    assert ledger(domain) == [-1] and [
+        domain.event_store.get_message(d.message_id).data["amount"] for d in remaining
+    ] == [-2]
     dlq.replay_all(engine)
     assert ledger(domain) == [-2, -1] and dlq.list_dead_letters(engine) == []

@@ -110,6 +110,19 @@ class StoreState:
                 if not bucket:
                     del index[value]
 
+    def copy(self) -> StoreState:
+        """An independent copy (documents and records are shared: commits never mutate
+        stored ones, they replace them)."""
+        twin = StoreState()
+        twin.tables = {name: dict(rows) for name, rows in self.tables.items()}
+        twin.key_fields = dict(self.key_fields)
+        twin.events = list(self.events)
+        twin.streams = {name: array("q", positions) for name, positions in self.streams.items()}
+        twin.categories = {name: array("q", positions) for name, positions in self.categories.items()}
+        twin.event_ids = dict(self.event_ids)
+        twin.seq = self.seq
+        return twin
+
     # -- documents --------------------------------------------------------------------
 
     def get(self, table: str, key: Any) -> dict[str, Any] | None:

@@ -173,6 +173,12 @@ class Store:
         """All event records in global order (see :meth:`StoreState.iter_events`)."""
         return self.state.iter_events(None, **kwargs)
 
+    def scratch_copy(self) -> Store:
+        """An in-memory copy to try changes on (``replay --dry-run``); the original is untouched."""
+        twin = Store(MemoryPersistence())
+        twin.state = self.state.copy()
+        return twin
+
     # -- lifecycle --------------------------------------------------------------------
 
     def compact(self) -> None:

@@ -1,0 +1,78 @@
+"""Finding elements by the names people type, and reading ``field=value`` arguments."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from core.exceptions import IncorrectUsageError
+from core.fields import Dict, List
+
+
+def pick(kind: str, name: str, options: dict[str, Any]) -> Any:
+    """``options[name]`` (case-insensitively), or an error suggesting close names."""
+    if name in options:
+        return options[name]
+    lowered = {k.lower(): v for k, v in options.items()}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else f" (known: {', '.join(options) or 'none'})"
+    raise IncorrectUsageError(f"unknown {kind} `{name}`{hint}")
+
+
+def event_class(domain: Any, name: str) -> Any:
+    """An event class by class name or type string."""
+    found = domain.event_class(name)
+    return found if found is not None else pick("event", name, domain.registry.events)
+
+
+def aggregate_class(domain: Any, name: str) -> Any:
+    """An aggregate class by class name."""
+    return pick("aggregate", name, domain.registry.aggregates)
+
+
+def assignments(element: Any, pairs: list[str]) -> dict[str, Any]:
+    """``["quantity=3", "tags=[1,2]"]`` as keyword arguments for ``element``.
+
+    Values stay strings (fields coerce them, as Protean does), except for list and dict
+    fields, which take JSON.
+    """
+    fields = element.meta_.fields
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise IncorrectUsageError(f"expected field=value, got `{pair}`")
+        if name not in fields:
+            pick(f"field of {element.__name__}", name, fields)
+        field = fields[name]
+        if isinstance(field, (List, Dict)):
+            try:
+                values[name] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise IncorrectUsageError(f"{name}: expected JSON ({exc.msg}), got `{raw}`") from None
+        else:
+            values[name] = None if raw == "" else raw
+    return values
+
+
+def call_arguments(args: list[str]) -> tuple[list[Any], dict[str, Any]]:
+    """Method arguments: ``name=value`` become keywords; values are JSON when they parse."""
+
+    def value(raw: str) -> Any:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for arg in args:
+        name, sep, raw = arg.partition("=")
+        if sep and name.isidentifier():
+            keywords[name] = value(raw)
+        else:
+            positional.append(value(arg))
+    return positional, keywords

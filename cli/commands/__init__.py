@@ -1,0 +1,3 @@
+"""Command groups; importing this package registers them on :data:`cli.main.app`."""
+
+from cli.commands import aggregates, dead_letters, domain_info, events, processing, raising, replaying  # noqa: F401

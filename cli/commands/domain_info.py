@@ -1,0 +1,92 @@
+"""``workbench info``: the domain map as a tree, or its event flow as Mermaid."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+
+
+def domain_map(domain: Any) -> dict[str, Any]:
+    """The domain's elements as JSON-friendly data."""
+    return {
+        "name": domain.name,
+        "event_processing": domain.config["event_processing"],
+        "aggregates": [
+            {
+                "name": name,
+                "category": cls.meta_.stream_category,
+                "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+            }
+            for name, cls in domain.registry.aggregates.items()
+        ],
+        "events": [
+            {
+                "name": name,
+                "type": cls.__type__,
+                "part_of": getattr(cls.meta_.part_of, "__name__", cls.meta_.part_of),
+                "category": cls.meta_.stream_category,
+                "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+            }
+            for name, cls in domain.registry.events.items()
+        ],
+        "event_handlers": [
+            {
+                "name": name,
+                "part_of": cls.meta_.part_of.__name__,
+                "listens_to": cls.meta_.stream_category,
+                "methods": {m: t for t, methods in cls._handlers.items() for m in methods},
+                "subscription": cls.meta_.subscription.to_dict(),
+                "replayable": cls.meta_.options.get("replayable", True),
+            }
+            for name, cls in domain.registry.event_handlers.items()
+        ],
+        "store": {"location": domain.store.location, "events": domain.store.event_count()},
+    }
+
+
+def mermaid(domain: Any) -> str:
+    """The event flow: aggregate raises event, handler consumes it, updates its aggregate."""
+    lines = ["flowchart LR"]
+    for name in domain.registry.aggregates:
+        lines.append(f"    {name}[{name}]")
+    for name, cls in domain.registry.events.items():
+        lines.append(f"    {name}([{name}])")
+        lines.append(f"    {cls.meta_.part_of.__name__} -- raises --> {name}")
+    for name, cls in domain.registry.event_handlers.items():
+        lines.append(f"    {name}{{{{{name}}}}}")
+        targets = {t for t in cls._handlers}
+        for event_name, event_cls in domain.registry.events.items():
+            if event_cls.__type__ in targets or ("$any" in targets and _listens(cls, event_cls)):
+                lines.append(f"    {event_name} -- handled by --> {name}")
+        lines.append(f"    {name} -. updates .-> {cls.meta_.part_of.__name__}")
+    return "\n".join(lines)
+
+
+def _listens(handler: Any, event_cls: Any) -> bool:
+    return handler.meta_.stream_category in ("$all", event_cls.meta_.stream_category)
+
+
+@app.command()
+def info(
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    as_mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the event flow as a Mermaid diagram.")] = False,
+) -> None:
+    """Show the domain map: aggregates, events, handlers and their subscription settings."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        if as_mermaid:
+            typer.echo(mermaid(loaded))
+        elif out.json_mode:
+            out.envelope("info", domain_map(loaded))
+        else:
+            from cli.render import domain_tree
+
+            out.out.print(domain_tree(domain_map(loaded)))
+        return 0
+
+    invoke("info", body, domain=domain, store=store, json_mode=as_json, write=False)

@@ -1,0 +1,270 @@
+"""``workbench streams`` and ``workbench events read|search|history|trace|stats``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.main import DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
+
+DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many events.")]
+
+
+def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list[Any]]]:
+    from cli.render import short_json
+
+    columns = ["#", "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
+    rows = [
+        [
+            m.global_position,
+            m.position,
+            m.type,
+            m.stream_name,
+            m.time,
+            short_json(m.data, 100) if data else ", ".join(m.data),
+        ]
+        for m in messages
+    ]
+    return columns, rows
+
+
+def _print_messages(
+    out: Any, command: str, title: str, messages: list[Any], data: bool, extra: dict | None = None
+) -> int:
+    from cli.render import table
+
+    if out.json_mode:
+        out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages]})
+        return 0
+    columns, rows = _message_rows(messages, data)
+    out.out.print(table(title, columns, rows))
+    return 0
+
+
+@app.command()
+def streams(
+    category: Annotated[str | None, typer.Argument(help="List the streams of this category.")] = None,
+    limit: LimitOpt = 50,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Categories with their stream and event counts and last event; or one category's streams."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        from cli.render import table
+
+        state = loaded.store.state
+        if category is None:
+            streams_per: dict[str, int] = {}
+            for name in state.streams:
+                cat = name.partition("-")[0]
+                streams_per[cat] = streams_per.get(cat, 0) + 1
+            rows = []
+            for cat, indexes in state.categories.items():
+                last = state.events[indexes[-1]]
+                rows.append(
+                    {
+                        "category": cat,
+                        "streams": streams_per.get(cat, 0),
+                        "events": len(indexes),
+                        "last_type": last["type"],
+                        "last_time": last["time"],
+                    }
+                )
+            if out.json_mode:
+                out.envelope("streams", {"categories": rows})
+            else:
+                out.out.print(
+                    table(
+                        f"Categories ({len(state.events)} events)",
+                        ["category", "streams", "events", "last event", "at"],
+                        [list(r.values()) for r in rows],
+                    )
+                )
+            return 0
+        cat = loaded.normalize_category(category)
+        rows = []
+        for name, indexes in state.streams.items():
+            if name.partition("-")[0] == cat:
+                last = state.events[indexes[-1]]
+                rows.append(
+                    {"stream": name, "events": len(indexes), "last_type": last["type"], "last_time": last["time"]}
+                )
+        total = len(rows)
+        if out.json_mode:
+            out.envelope("streams", {"category": cat, "total": total, "streams": rows[:limit]})
+        else:
+            out.out.print(
+                table(
+                    f"Streams of {cat} ({total})",
+                    ["stream", "events", "last event", "at"],
+                    [list(r.values()) for r in rows[:limit]],
+                )
+            )
+            if total > limit:
+                out.say(f"{total - limit} more; use --limit")
+        return 0
+
+    invoke("streams", body, domain=domain, store=store, json_mode=as_json, write=False)
+
+
+@events_app.command("read")
+def read(
+    stream: Annotated[str, typer.Argument(help="A stream (order-42), a category (order) or $all.")],
+    from_: Annotated[int, typer.Option("--from", help="First position: per stream, or global for categories.")] = 0,
+    limit: LimitOpt = 20,
+    data: DataOpt = False,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read events of a stream, a category or $all."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        messages = loaded.event_store.read(stream, position=from_, no_of_messages=limit)
+        return _print_messages(out, "events read", f"{stream} from {from_}", messages, data, {"stream": stream})
+
+    invoke("events read", body, domain=domain, store=store, json_mode=as_json, write=False)
+
+
+@events_app.command("search")
+def search(
+    event_type: Annotated[str, typer.Option("--type", help="Exact type (Shop.OrderShipped.v1) or part of a name.")],
+    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
+    limit: LimitOpt = 20,
+    data: DataOpt = False,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find events by type: exact when the text has a dot, else a case-insensitive name match."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        exact = "." in event_type
+        wanted = event_type.lower()
+        found = []
+        for message in loaded.event_store.read_all(category or "$all"):
+            if (message.type == event_type) if exact else (wanted in message.type.lower()):
+                found.append(message)
+                if len(found) >= limit:
+                    break
+        return _print_messages(out, "events search", f"events matching {event_type}", found, data)
+
+    invoke("events search", body, domain=domain, store=store, json_mode=as_json, write=False)
+
+
+@events_app.command("history")
+def history(
+    aggregate: Annotated[str, typer.Argument(help="Aggregate name.")],
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="Aggregate id (a unique prefix works).")],
+    data: DataOpt = False,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every event of one aggregate instance, oldest first (never truncated)."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        from cli._lookup import aggregate_class
+        from cli.commands.aggregates import find_aggregate
+
+        cls = aggregate_class(loaded, aggregate)
+        try:
+            instance_id = find_aggregate(loaded, cls, identifier).id_value
+        except Exception:  # an aggregate never saved can still have a stream (workbench raise --id)
+            instance_id = identifier
+        stream = f"{cls.meta_.stream_category}-{instance_id}"
+        messages = list(loaded.event_store.read_all(stream))
+        return _print_messages(
+            out, "events history", f"{stream} ({len(messages)} events)", messages, data, {"stream": stream}
+        )
+
+    invoke("events history", body, domain=domain, store=store, json_mode=as_json, write=False)
+
+
+@events_app.command("trace")
+def trace(
+    identifier: Annotated[str, typer.Argument(metavar="ID", help="An event id or a correlation id.")],
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The causation tree: each event, the handlers that processed it, and their outcome."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        from rich.tree import Tree
+
+        from core.trace import causation_tree
+
+        roots = causation_tree(loaded, identifier)
+        if out.json_mode:
+            out.envelope("events trace", {"roots": [r.to_dict() for r in roots]})
+            return 0
+        style = {
+            "ok": "green",
+            "failed": "red",
+            "dead-lettered": "red",
+            "retrying": "yellow",
+            "waiting": "yellow",
+            "queued": "yellow",
+        }
+
+        def add(tree: Any, node: Any) -> None:
+            m = node.message
+            branch = tree.add(f"[bold]{m.type}[/] {m.stream_name} #{m.global_position} [dim]{m.id}[/]")
+            for o in node.outcomes:
+                colour = style.get(o.status, "white")
+                branch.add(f"{o.handler}: [{colour}]{o.status}[/]" + (f" {o.detail}" if o.detail else ""))
+            for child in node.children:
+                add(branch, child)
+
+        tree = Tree(f"correlation {roots[0].message.correlation_id}")
+        for root in roots:
+            add(tree, root)
+        out.out.print(tree)
+        return 0
+
+    invoke("events trace", body, domain=domain, store=store, json_mode=as_json, write=False)
+
+
+@events_app.command("stats")
+def stats(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Per aggregate: category, instances, streams, events, latest event."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        from cli.render import table
+
+        state = loaded.store.state
+        rows = []
+        for name, cls in loaded.registry.aggregates.items():
+            cat = cls.meta_.stream_category
+            indexes = state.categories.get(cat, ())
+            last = state.events[indexes[-1]] if len(indexes) else None
+            streams_count = sum(1 for s in state.streams if s.partition("-")[0] == cat)
+            rows.append(
+                {
+                    "aggregate": name,
+                    "category": cat,
+                    "instances": len(loaded.store.rows(loaded.repository_for(cls).table)),
+                    "streams": streams_count,
+                    "events": len(indexes),
+                    "latest_type": last["type"] if last else None,
+                    "latest_time": last["time"] if last else None,
+                }
+            )
+        if out.json_mode:
+            out.envelope("events stats", {"aggregates": rows, "events": len(state.events)})
+        else:
+            out.out.print(
+                table(
+                    f"Event store: {len(state.events)} events",
+                    ["aggregate", "category", "instances", "streams", "events", "latest", "at"],
+                    [list(r.values()) for r in rows],
+                )
+            )
+        return 0
+
+    invoke("events stats", body, domain=domain, store=store, json_mode=as_json, write=False)

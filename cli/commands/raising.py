@@ -1,0 +1,108 @@
+"""``workbench raise``: append an event to its aggregate's stream and process it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+
+
+def report_messages(
+    domain: Any, out: Any, command: str, messages: list[Any], failures: list[Any], *, aggregate: Any = None
+) -> int:
+    """Print the stored messages and each handler's outcome; exit 1 when a handler failed."""
+    from cli.render import short_json, table
+    from core.trace import outcomes_for
+
+    rows = []
+    for message in messages:
+        for outcome in outcomes_for(domain, message):
+            rows.append({"message_id": message.id, "type": message.type, **outcome.__dict__})
+    status = "failure" if failures else "ok"
+    if out.json_mode:
+        data = {
+            "aggregate": aggregate.to_dict() if aggregate is not None else None,
+            "messages": [m.to_dict() for m in messages],
+            "handlers": rows,
+        }
+        out.envelope(command, data, status=status, errors=[f.describe() for f in failures])
+        return 1 if failures else 0
+    if aggregate is not None:
+        out.out.print(
+            table(
+                f"{type(aggregate).__name__} saved",
+                ["field", "value"],
+                [[k, v] for k, v in aggregate.to_dict().items()],
+            )
+        )
+    if messages:
+        out.out.print(
+            table(
+                "Stored events",
+                ["#", "type", "stream", "pos", "data"],
+                [[m.global_position, m.type, m.stream_name, m.position, short_json(m.data)] for m in messages],
+            )
+        )
+    if rows:
+        style = {"ok": "green", "failed": "red", "queued": "yellow"}
+        out.out.print(
+            table(
+                "Handlers",
+                ["event", "handler", "outcome", "detail"],
+                [
+                    [
+                        r["type"].split(".")[-2],
+                        r["handler"],
+                        f"[{style.get(r['status'], 'white')}]{r['status']}[/]",
+                        r["detail"],
+                    ]
+                    for r in rows
+                ],
+            )
+        )
+    elif messages:
+        out.say("no handler listens to these events")
+    return 1 if failures else 0
+
+
+@app.command(name="raise")
+def raise_event(
+    event: Annotated[str, typer.Argument(help="Event name, e.g. OrderShipped.")],
+    values: Annotated[list[str] | None, typer.Argument(help="field=value pairs.", show_default=False)] = None,
+    aggregate_id: Annotated[
+        str | None, typer.Option("--id", help="Aggregate instance whose stream gets the event.")
+    ] = None,
+    origin_stream: Annotated[
+        str | None,
+        typer.Option(
+            "--origin-stream", help="Record the event as caused from this stream (for source_stream filters)."
+        ),
+    ] = None,
+    correlation_id: Annotated[str | None, typer.Option("--correlation-id", help="Join this correlation.")] = None,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build an event from field=value pairs, store it and process it as the domain is configured."""
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        from cli._lookup import assignments, event_class
+        from core.exceptions import HandlerError
+
+        cls = event_class(loaded, event)
+        before = loaded.store.event_count()
+        failures: list[Any] = []
+        with loaded.domain_context():
+            instance = cls(**assignments(cls, values or []))
+            try:
+                loaded.event_store.append(
+                    instance, aggregate_id=aggregate_id, origin_stream=origin_stream, correlation_id=correlation_id
+                )
+            except HandlerError as exc:
+                failures = exc.failures
+        messages = list(loaded.event_store.read_all("$all", position=before + 1))
+        return report_messages(loaded, out, "raise", messages, failures)
+
+    invoke("raise", body, domain=domain, store=store, json_mode=as_json, write=True)

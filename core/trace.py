@@ -1,0 +1,115 @@
+"""Causation trees: which events led to which, and what each handler made of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.exceptions import ObjectNotFoundError
+from core.failures import FAILURES_TABLE
+from core.message import Message
+from core.subscription import CURSORS, DEAD_LETTERS, PARKED, PENDING, RESOLVED
+
+if TYPE_CHECKING:
+    from core.domain import Domain
+
+
+@dataclass
+class Outcome:
+    """What one handler did with one message."""
+
+    handler: str
+    status: str  # ok, failed, dead-lettered, retrying, waiting, queued
+    detail: str = ""
+
+
+@dataclass
+class TraceNode:
+    """One message in a causation tree, with its handlers' outcomes and its effects."""
+
+    message: Message
+    outcomes: list[Outcome] = field(default_factory=list)
+    children: list[TraceNode] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form: the message's essentials, outcomes and children."""
+        m = self.message
+        return {
+            "id": m.id,
+            "type": m.type,
+            "stream_name": m.stream_name,
+            "global_position": m.global_position,
+            "time": m.time,
+            "outcomes": [o.__dict__ for o in self.outcomes],
+            "children": [c.to_dict() for c in self.children],
+        }
+
+
+def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
+    """The outcome of every handler that should have received ``message``."""
+    store = domain.store
+    results = []
+    for handler in domain.handlers_for(message):
+        if not handler.methods_for(message.type):
+            continue
+        name = handler.__name__
+        key = f"{name}:{message.id}"
+        failures = [
+            store.rows(FAILURES_TABLE)[k]
+            for k in store.keys_where(FAILURES_TABLE, "message_id", message.id)
+            if store.rows(FAILURES_TABLE)[k]["handler"] == name
+        ]
+        letters = [
+            store.rows(DEAD_LETTERS)[k]
+            for k in store.keys_where(DEAD_LETTERS, "message_id", message.id)
+            if store.rows(DEAD_LETTERS)[k]["handler"] == name
+        ]
+        if letters:
+            letter = letters[0]
+            outcome = Outcome(
+                name,
+                "dead-lettered",
+                f"after {letter['attempts']} attempts: {letter['error_type']}: "
+                f"{letter['error']} (dlq {letter['id'][:8]})",
+            )
+        elif store.get(PENDING, key):
+            pending = store.get(PENDING, key)
+            outcome = Outcome(name, "retrying", f"{pending['attempts']} failed attempts: {pending['error']}")  # type: ignore[index]
+        elif store.get(PARKED, key):
+            outcome = Outcome(name, "waiting", "held behind a dead letter of its stream")
+        elif failures:
+            failure = failures[-1]
+            outcome = Outcome(name, "failed", f"{failure['error_type']}: {failure['error']} ({failure['mode']})")
+        elif message.record["metadata"].get("asynchronous") and (
+            (store.get(CURSORS, name) or {}).get("position", 0) < message.global_position
+        ):
+            outcome = Outcome(name, "queued", "not processed yet")
+        elif store.get(RESOLVED, key):
+            outcome = Outcome(name, "ok", f"after {store.get(RESOLVED, key)['attempts']} attempts")  # type: ignore[index]
+        else:
+            outcome = Outcome(name, "ok")
+        results.append(outcome)
+    return results
+
+
+def causation_tree(domain: Domain, ident: str) -> list[TraceNode]:
+    """The trees of events sharing a correlation id, from an event id or a correlation id.
+
+    Raises:
+        ObjectNotFoundError: no event has that id or correlation id.
+    """
+    event_store = domain.event_store
+    found = event_store.get_message(ident)
+    correlation = found.correlation_id if found is not None else ident
+    members = [Message(r) for r in domain.store.state.events if r["metadata"].get("correlation_id") == correlation]
+    if not members:
+        raise ObjectNotFoundError(f"no event or correlation with id {ident}")
+    nodes = {m.id: TraceNode(m, outcomes_for(domain, m)) for m in members}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.message.causation_id or "")
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    return roots
