@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -138,12 +139,21 @@ class _OneLineFormatter(logging.Formatter):
         return text.rstrip() if Globals.debug else text.splitlines()[0]
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now (test runners and the REPL swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def _configure_logging() -> None:
     logger = logging.getLogger("workbench")
-    if not any(getattr(h, "_workbench", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(_OneLineFormatter("%(levelname)s: %(message)s"))
-        handler._workbench = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(logging.DEBUG if Globals.debug else logging.WARNING)

@@ -123,7 +123,7 @@ def make_deterministic(domain: Any) -> None:
     base = domain.store.state.seq
     ids = itertools.count(1)
     ticks = itertools.count(0)
-    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"
     domain.clock = lambda: epoch + dt.timedelta(seconds=base, microseconds=next(ticks))
 
