@@ -155,7 +155,6 @@ def _configure_logging() -> None:
         handler = _StderrHandler()
         handler.setFormatter(_OneLineFormatter("%(levelname)s: %(message)s"))
         logger.addHandler(handler)
-        logger.propagate = False
     logger.setLevel(logging.DEBUG if Globals.debug else logging.WARNING)
 
 
