@@ -80,7 +80,6 @@ def build_record(
     stream_name: str,
     category: str,
     expected_version: int | None,
-    sequence_id: str | None = None,
 ) -> dict[str, Any]:
     """The store record for ``event`` raised now on ``stream_name``.
 
@@ -90,11 +89,9 @@ def build_record(
     data = event._fields_json()
     message_id = domain.new_message_id()
     parent = current_message()
-    meta = type(event).meta_
     return {
         "id": message_id,
         "type": type(event).__type__,
-        "kind": "EVENT",
         "stream_name": stream_name,
         "stream_category": category,
         "position": None,
@@ -102,9 +99,6 @@ def build_record(
         "time": domain.now_iso(),
         "data": data,
         "metadata": {
-            "fqn": meta.fqn,
-            "version": meta.version,
-            "sequence_id": sequence_id,
             "correlation_id": parent.correlation_id if parent is not None else message_id,
             "causation_id": parent.id if parent is not None else None,
             "origin_stream": parent.stream_name if parent is not None else None,

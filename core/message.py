@@ -2,10 +2,10 @@
 
 A record is plain JSON::
 
-    {"id", "type", "kind", "stream_name", "stream_category", "position",
-     "global_position", "time", "data",
-     "metadata": {"fqn", "version", "sequence_id", "correlation_id", "causation_id",
-                  "origin_stream", "asynchronous", "expected_version", "checksum"}}
+    {"id", "type", "stream_name", "stream_category", "position", "global_position",
+     "time", "data",
+     "metadata": {"correlation_id", "causation_id", "origin_stream", "asynchronous",
+                  "expected_version", "checksum"}}
 
 :class:`Message` wraps a record without copying it and also offers Protean's nested
 view (``message.metadata.headers.id``, ``message.metadata.domain.correlation_id``).
@@ -89,12 +89,10 @@ class Message:
                 "headers": {"id": r["id"], "time": r["time"], "type": r["type"], "stream": r["stream_name"]},
                 "envelope": {"specversion": "1.0", "checksum": m.get("checksum")},
                 "domain": {
-                    "fqn": m.get("fqn"),
                     "kind": r.get("kind", "EVENT"),
                     "origin_stream": m.get("origin_stream"),
                     "stream_category": r["stream_category"],
-                    "version": m.get("version"),
-                    "sequence_id": m.get("sequence_id"),
+                    "version": int(r["type"].rpartition(".v")[2] or 1),
                     "asynchronous": m.get("asynchronous"),
                     "expected_version": m.get("expected_version"),
                     "correlation_id": m.get("correlation_id"),

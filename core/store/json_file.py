@@ -136,8 +136,7 @@ class JsonFilePersistence:
                 f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
             )
         key_fields: dict[str, str] = meta.get("tables", {})
-        for record in data.get(_EVENTS_TABLE, {}).values():
-            state._append_event(record)
+        state.load_events(list(data.get(_EVENTS_TABLE, {}).values()))
         for table, docs in data.items():
             if table in (_META_TABLE, _EVENTS_TABLE):
                 continue

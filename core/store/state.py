@@ -67,6 +67,32 @@ class StoreState:
         else:
             category.append(index)
 
+    def load_events(self, records: list[dict[str, Any]]) -> None:
+        """Append many records at once (opening a store): one pass, arrays built at the end."""
+        base = len(self.events)
+        self.events.extend(records)
+        ids = self.event_ids
+        streams: dict[str, list[int]] = {}
+        categories: dict[str, list[int]] = {}
+        for index, record in enumerate(records, base):
+            ids[record["id"]] = index
+            stream = streams.get(record["stream_name"])
+            if stream is None:
+                streams[record["stream_name"]] = [index]
+            else:
+                stream.append(index)
+            category = categories.get(record["stream_category"])
+            if category is None:
+                categories[record["stream_category"]] = [index]
+            else:
+                category.append(index)
+        for name, positions in streams.items():
+            current = self.streams.get(name)
+            self.streams[name] = array("q", positions) if current is None else current + array("q", positions)
+        for name, positions in categories.items():
+            current = self.categories.get(name)
+            self.categories[name] = array("q", positions) if current is None else current + array("q", positions)
+
     def _put(self, table: str, key_field: str, doc: dict[str, Any]) -> None:
         rows = self.tables.get(table)
         if rows is None:
