@@ -282,3 +282,34 @@ def test_golden_session(shop):
     if not GOLDEN.exists() or __import__("os").environ.get("WORKBENCH_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
+
+
+def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):
+    import os
+    import signal
+    import time
+
+    for amount in (1, 2, 3):
+        payments("raise", "PaymentReceived", "account=acme", f"amount={amount}")
+    env = {**os.environ, **payments.env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        time.sleep(0.2)
+        status = payments.json("subscriptions", "status")["data"]["subscriptions"][0]
+        if status["lag"] == 0:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "Processed 3 deliveries" in out
+    assert payments.json("show", "Account")["data"]["items"][0]["balance"] == 6
+    assert payments.json("subscriptions", "status")["data"]["subscriptions"][0]["position"] == 3

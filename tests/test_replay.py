@@ -1,0 +1,126 @@
+"""Replaying history through handlers: the replay flag, opt-outs, failures, dry runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import Domain, current_domain, handle
+from core.dead_letters import list_dead_letters
+from core.engine import Engine
+from core.exceptions import IncorrectUsageError
+from core.failures import list_failures
+from core.fields import Identifier, Integer
+from core.replay import replay
+from core.store import open_store
+
+
+def mail_domain():
+    domain = Domain(name="Mail")
+    domain.config["event_processing"] = "sync"
+    domain.sent = []  # type: ignore[attr-defined]
+
+    @domain.aggregate
+    class Order:
+        ref = Identifier()
+
+    @domain.aggregate
+    class Stats:
+        name = Identifier(required=True)
+        count = Integer(default=0)
+
+    @domain.event(part_of=Order)
+    class Placed:
+        amount = Integer()
+
+    @domain.event_handler(part_of=Stats, stream_category="order")
+    class Count:
+        @handle(Placed)
+        def count(self, event):
+            if event.amount < 0:
+                raise ValueError("negative")
+            repo = current_domain.repository_for(Stats)
+            found = repo.filter(name="placed")
+            stats = found[0] if found else Stats(name="placed")
+            stats.count += 1
+            repo.add(stats)
+
+    @domain.event_handler(part_of=Order)
+    class Email:
+        @handle(Placed)
+        def send(self, event):
+            if not current_domain.is_replaying:
+                domain.sent.append(event.amount)
+
+    @domain.event_handler(part_of=Order, replayable=False)
+    class Billing:
+        @handle(Placed)
+        def bill(self, event):
+            pass
+
+    domain.init()
+    domain.bind_store(open_store(None))
+    return domain
+
+
+def place(domain, *amounts):
+    Order = domain.registry.aggregates["Order"]
+    Placed = domain.registry.events["Placed"]
+    with domain.domain_context():
+        for amount in amounts:
+            order = Order(ref="r")
+            order.raise_(Placed(amount=amount))
+            try:
+                domain.repository_for(Order).add(order)
+            except Exception:
+                pass
+
+
+def count(domain):
+    return domain.repository_for("Stats").all()[0].count
+
+
+def test_replay_delivers_in_order_with_the_replay_flag():
+    domain = mail_domain()
+    place(domain, 1, 2, 3)
+    assert domain.sent == [1, 2, 3] and count(domain) == 3
+    report = replay(domain, "order")
+    assert report.messages == 3 and count(domain) == 6
+    assert domain.sent == [1, 2, 3]  # the e-mail handler saw is_replaying and sent nothing
+    assert report.tally.by_handler == {
+        "Count": {"delivered": 3},
+        "Email": {"delivered": 3},
+        "Billing": {"skipped": 3},
+    }
+
+
+def test_replay_one_handler_and_bounds():
+    domain = mail_domain()
+    place(domain, 1, 2, 3)
+    report = replay(domain, "mail::order", handler="Count", from_position=2, to_position=2)
+    assert report.messages == 1 and count(domain) == 4
+    assert set(report.tally.by_handler) == {"Count"}
+    with pytest.raises(IncorrectUsageError, match="did you mean Count"):
+        replay(domain, "order", handler="Cont")
+    with pytest.raises(IncorrectUsageError, match="takes a category"):
+        replay(domain, "order-1")
+
+
+def test_failures_are_recorded_and_the_replay_goes_on():
+    domain = mail_domain()
+    place(domain, 1, -1, 2)
+    before = len(list_failures(domain))
+    report = replay(domain, "order")
+    assert report.failed == 1 and count(domain) == 4
+    failures = list_failures(domain)[before:]
+    assert [(f.handler, f.mode) for f in failures] == [("Count", "replay")]
+    assert list_dead_letters(Engine(domain)) == []  # event_store subscriptions have no DLQ
+
+
+def test_dry_run_commits_nothing_and_reports_changes():
+    domain = mail_domain()
+    place(domain, 1)
+    seq = domain.store.state.seq
+    report = replay(domain, "order", dry_run=True)
+    assert domain.store.state.seq == seq and count(domain) == 1
+    [change] = report.changes
+    assert change["change"] == "updated" and change["fields"] == {"count": {"from": 1, "to": 2}}
