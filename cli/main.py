@@ -20,7 +20,6 @@ app = typer.Typer(
     name="workbench",
     help="A workbench for event-driven domain models: load a domain, raise events, "
     "watch handlers react, inspect streams, replay history, triage failures.",
-    no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -54,8 +53,9 @@ class Globals:
     store: str | None = None
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,
@@ -68,6 +68,17 @@ def _root(
     Globals.domain = domain
     Globals.store = store
     _configure_logging()
+    if ctx.invoked_subcommand is None:
+        from cli import session as sessions
+
+        # Plain `workbench` on a terminal with a domain configured opens the shell.
+        if sys.stdin.isatty() and sys.stdout.isatty() and sessions.Settings.resolve(domain, store).domain:
+            from cli.commands.shell_cmd import open_shell
+
+            open_shell(domain, store)
+            return
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 def invoke(

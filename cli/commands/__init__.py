@@ -1,3 +1,12 @@
 """Command groups; importing this package registers them on :data:`cli.main.app`."""
 
-from cli.commands import aggregates, dead_letters, domain_info, events, processing, raising, replaying  # noqa: F401
+from cli.commands import (  # noqa: F401
+    aggregates,
+    dead_letters,
+    domain_info,
+    events,
+    processing,
+    raising,
+    replaying,
+    shell_cmd,
+)

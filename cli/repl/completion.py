@@ -1,0 +1,205 @@
+"""Completion that knows the domain and the store, as plain functions plus a thin adapter.
+
+Every suggestion comes from in-memory indexes (the registry, the store's tables and a
+sorted list of stream names rebuilt only when the event count changes), so completing
+stays instant on a store of 100,000 events.
+"""
+
+from __future__ import annotations
+
+import bisect
+import shlex
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+SHELL_COMMANDS = ("help", "py", "reload", "watch", "debug", "exit", "quit")
+LIMIT = 50
+
+
+class StoreIndex:
+    """Sorted stream names, cached until the store changes."""
+
+    def __init__(self) -> None:
+        self._count = -1
+        self._streams: list[str] = []
+
+    def streams(self, domain: Any) -> list[str]:
+        """Every stream name, sorted."""
+        count = domain.store.event_count()
+        if count != self._count:
+            self._streams = sorted(domain.store.state.streams)
+            self._count = count
+        return self._streams
+
+
+def _prefixed(sorted_names: list[str], prefix: str) -> list[str]:
+    start = bisect.bisect_left(sorted_names, prefix)
+    found: list[str] = []
+    for name in sorted_names[start:]:
+        if not name.startswith(prefix) or len(found) >= LIMIT:
+            break
+        found.append(name)
+    return found
+
+
+def command_tree(click_group: Any) -> dict[str, Any]:
+    """``{name: click command}`` for top-level commands, with groups as nested dicts."""
+    tree: dict[str, Any] = {}
+    for name, command in click_group.commands.items():
+        sub = getattr(command, "commands", None)
+        tree[name] = command_tree(command) if sub is not None else command
+    return tree
+
+
+def _options(command: Any) -> list[str]:
+    return [opt for p in command.params if p.param_type_name == "option" for opt in p.opts if opt.startswith("--")]
+
+
+def suggestions(text: str, tree: dict[str, Any], domain: Any, index: StoreIndex) -> list[str]:
+    """What could complete the last word of ``text`` (the line up to the cursor)."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    if text.endswith(" ") or not words:
+        words.append("")
+    current, before = words[-1], words[:-1]
+    if not before:
+        return sorted(n for n in (*tree, *SHELL_COMMANDS) if n.startswith(current))
+    head = before[0]
+    if head == "help":
+        return sorted(n for n in tree if n.startswith(current))
+    node = tree.get(head)
+    args = before[1:]
+    if isinstance(node, dict):
+        if not args:
+            return sorted(n for n in node if n.startswith(current))
+        node = node.get(args[0])
+        args = args[1:]
+        head = f"{head} {before[1]}"
+    if node is None:
+        return []
+    previous = before[-1]
+    value_for = _option_values(previous, domain)
+    if value_for is not None:
+        return [v for v in value_for if v.startswith(current)]
+    if current.startswith("-"):
+        return [o for o in _options(node) if o.startswith(current)]
+    positional = [a for i, a in enumerate(args) if not a.startswith("-") and not _is_option_value(args, i)]
+    return [s for s in _positional(head, positional, current, domain, index) if s.startswith(current)]
+
+
+def _is_option_value(args: list[str], i: int) -> bool:
+    return i > 0 and args[i - 1] in (
+        "--handler",
+        "--category",
+        "--id",
+        "--from",
+        "--to",
+        "--limit",
+        "--type",
+        "--origin-stream",
+        "--correlation-id",
+        "--domain",
+        "-d",
+        "--store",
+    )
+
+
+def _option_values(option: str, domain: Any) -> list[str] | None:
+    if option == "--handler":
+        return list(domain.registry.event_handlers)
+    if option == "--category":
+        return sorted(domain.store.state.categories)
+    return None
+
+
+def _fields(element: Any, current: str) -> list[str]:
+    name, sep, _ = current.partition("=")
+    fields = element.meta_.fields
+    if sep and name in fields and fields[name].choices:
+        return [f"{name}={choice}" for choice in fields[name].choices]
+    return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind == "EVENT"]
+
+
+def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
+    cls = domain.registry.aggregates.get(aggregate)
+    if cls is None:
+        return []
+    rows = domain.store.rows(domain.repository_for(cls).table)
+    return [str(k) for k in _limited(k for k in rows if str(k).startswith(current))]
+
+
+def _limited(items: Iterable[Any]) -> Iterator[Any]:
+    for count, item in enumerate(items):
+        if count >= LIMIT:
+            return
+        yield item
+
+
+def _positional(head: str, args: list[str], current: str, domain: Any, index: StoreIndex) -> list[str]:
+    registry = domain.registry
+    position = len(args)
+    if head == "raise":
+        if position == 0:
+            return list(registry.events)
+        event = registry.events.get(args[0])
+        return _fields(event, current) if event is not None else []
+    if head == "new":
+        if position == 0:
+            return list(registry.aggregates)
+        cls = registry.aggregates.get(args[0])
+        return _fields(cls, current) if cls is not None else []
+    if head in ("show", "call", "events history"):
+        if position == 0:
+            return list(registry.aggregates)
+        if position == 1:
+            return _ids(domain, args[0], current)
+        if head == "call" and position == 2:
+            cls = registry.aggregates.get(args[0])
+            return (
+                [
+                    n
+                    for n in dir(cls)
+                    if not n.startswith("_")
+                    and callable(getattr(cls, n))
+                    and n not in ("raise_", "to_dict", "stream_name")
+                ]
+                if cls
+                else []
+            )
+        return []
+    if head in ("events read", "streams", "replay") and position == 0:
+        names = (
+            ["$all", *sorted(domain.store.state.categories)]
+            if head != "streams"
+            else sorted(domain.store.state.categories)
+        )
+        if head == "events read" and "-" in current:
+            names = _prefixed(index.streams(domain), current)
+        return names
+    if head == "events trace" and position == 0:
+        return [m.id for m in domain.event_store.read("$all", position=max(domain.store.event_count() - 20, 1))]
+    if head in ("dlq inspect", "dlq replay", "dlq skip") and position == 0:
+        return [str(k) for k in _limited(domain.store.rows("dead_letters"))]
+    return []
+
+
+class WorkbenchCompleter(Completer):
+    """prompt_toolkit adapter over :func:`suggestions`."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.index = StoreIndex()
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+        domain = self.shell.domain
+        if domain is None or self.shell.python_mode:
+            return
+        text = document.text_before_cursor
+        word = "" if text.endswith(" ") else (text.split()[-1] if text.split() else "")
+        for suggestion in suggestions(text, self.shell.commands, domain, self.index):
+            yield Completion(suggestion, start_position=-len(word))
