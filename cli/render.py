@@ -41,7 +41,7 @@ def domain_tree(data: dict[str, Any]) -> Tree:
         if not handler["replayable"]:
             settings += ", not replayable"
         node.add(f"[dim]{settings}[/]")
-    tree.add(f"Store {data['store']['location']}: {data['store']['events']} events")
+    tree.add(f"Store: {data['store']['events']} events")
     return tree
 
 

@@ -55,7 +55,10 @@ def test_info_json_and_mermaid(shop):
     data = shop.json("info")["data"]
     assert [a["name"] for a in data["aggregates"]] == ["Order", "Inventory"]
     [handler] = data["event_handlers"]
-    assert handler["methods"] == {"reduce_stock_level": "Domain.OrderShipped.v1"}
+    assert handler["methods"] == {
+        "reduce_stock_level": "Domain.OrderShipped.v1",
+        "restore_stock": "Domain.OrderCancelled.v1",
+    }
     assert handler["subscription"]["subscription_type"] == "event_store"
     diagram = shop("info", "--mermaid").stdout
     assert diagram.startswith("flowchart LR")
@@ -99,7 +102,7 @@ def test_raise_with_a_failing_handler_exits_1_and_says_why(shop):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["raise", "OrderShiped"], "unknown event `OrderShiped`; did you mean OrderShipped?"),
+        (["raise", "OrderShiped"], "unknown event `OrderShiped`; did you mean OrderShipped or OrderCancelled?"),
         (["raise", "OrderShipped", "quantty=2"], "unknown field of OrderShipped `quantty`; did you mean quantity?"),
         (
             ["raise", "OrderShipped", "order_id=1", "book_id=b", "quantity=x", "total_amount=1"],

@@ -50,7 +50,7 @@ def check(store_dir):
 
 def test_killed_engine_restarts_without_double_application_or_loss(tmp_path, store_dir):
     domain = payments_domain(store=open_store(store_dir))
-    for chunk in range(80):
+    for chunk in range(160):
         pay(domain, *range(chunk * 100, chunk * 100 + 100))
     domain.close()
     script = tmp_path / "engine.py"
@@ -59,7 +59,7 @@ def test_killed_engine_restarts_without_double_application_or_loss(tmp_path, sto
     for round_ in range(15):
         proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "started"
-        time.sleep(0.03 + 0.03 * round_)
+        time.sleep(0.05 + 0.01 * round_)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

@@ -44,11 +44,16 @@ def test_commands_and_subcommands(loaded):
 
 def test_event_aggregate_field_and_choice_names(loaded):
     _, domain = loaded
-    assert complete(domain, "raise ") == ["OrderShipped"]
+    assert complete(domain, "raise ") == ["OrderShipped", "OrderCancelled"]
     assert complete(domain, "raise OrderShipped qu") == ["quantity="]
     assert "book_id=" in complete(domain, "raise OrderShipped order_id=1 ")
     assert complete(domain, "new Ord") == ["Order"]
-    assert complete(domain, "new Order status=") == ["status=PENDING", "status=SHIPPED", "status=DELIVERED"]
+    assert complete(domain, "new Order status=") == [
+        "status=PENDING",
+        "status=SHIPPED",
+        "status=DELIVERED",
+        "status=CANCELLED",
+    ]
     assert complete(domain, "new Order status=S") == ["status=SHIPPED"]
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, SHOP
+from conftest import ROOT, SEED
 
 from core.loader import load_domain
 from core.store import open_store
@@ -34,13 +34,13 @@ def test_seed_flow_runs_on_the_disk_store_and_survives_reopening(shop, store_dir
         assert shop.repository_for(Inventory).get(inventory.id).in_stock == 90
     shop.close()
 
-    again = load_domain(str(SHOP), store=open_store(store_dir))
+    again = load_domain(str(SEED), store=open_store(store_dir))
     try:
         Inventory = again.registry.aggregates["Inventory"]
         stock = again.repository_for(Inventory).get(inventory.id)
         assert stock.to_dict() == {"book_id": "book-1", "in_stock": 90, "id": inventory.id, "_version": 1}
         [message] = again.event_store.read("order")
-        assert message.type == "Domain.OrderShipped.v1"
+        assert message.type == "SeedExample.OrderShipped.v1"  # Domain() is named after its file
         assert message.data["quantity"] == 10
     finally:
         again.close()
@@ -48,14 +48,14 @@ def test_seed_flow_runs_on_the_disk_store_and_survives_reopening(shop, store_dir
 
 def test_loading_twice_never_writes_module_effects_twice(store_dir):
     for _ in range(2):
-        domain = load_domain(str(SHOP), store=open_store(store_dir))
+        domain = load_domain(str(SEED), store=open_store(store_dir))
         assert domain.store.event_count() == 0
         domain.close()
 
 
 def test_seed_with_core_imports_runs_under_plain_python(tmp_path):
     source = (
-        SHOP.read_text()
+        SEED.read_text()
         .replace("from protean import", "from core import")
         .replace("from protean.fields import", "from core.fields import")
     )
@@ -71,7 +71,7 @@ def test_seed_with_core_imports_runs_under_plain_python(tmp_path):
 
 def test_plain_domain_uses_the_store_named_by_the_environment(tmp_path):
     source = (
-        SHOP.read_text()
+        SEED.read_text()
         .replace("from protean import", "from core import")
         .replace("from protean.fields import", "from core.fields import")
     )

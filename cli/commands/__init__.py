@@ -8,5 +8,6 @@ from cli.commands import (  # noqa: F401
     processing,
     raising,
     replaying,
+    script_cmd,
     shell_cmd,
 )

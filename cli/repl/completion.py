@@ -15,7 +15,7 @@ from typing import Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-SHELL_COMMANDS = ("help", "py", "reload", "watch", "debug", "exit", "quit")
+SHELL_COMMANDS = ("help", "py", "reload", "watch", "expect", "debug", "exit", "quit")
 LIMIT = 50
 
 

@@ -37,6 +37,8 @@ Shell commands:
   py EXPR          evaluate Python with domain, repo(Agg) and every element in scope; `py` alone: >>> mode
   reload           re-import the domain file (the store is kept) and say what changed
   watch on|off     reload whenever the domain file is saved
+  expect ...       check the store: Agg[field=value].field == V, Agg.count, events STREAM,
+                   dlq [HANDLER], status HANDLER, lag HANDLER (operators == != >= <= > <)
   debug on|off     show tracebacks for errors
   exit             leave (or Ctrl-D); Ctrl-C cancels the line or a running replay
 """
@@ -141,6 +143,8 @@ class Shell:
             return self.reload()
         if word == "watch":
             return self.watch(rest.strip())
+        if word == "expect":
+            return self.expect(rest)
         if word == "debug":
             self.session.debug = rest.strip() != "off"
             print(f"debug {'on' if self.session.debug else 'off'}")
@@ -237,6 +241,22 @@ class Shell:
             except Exception as exc:
                 self._report(exc)
                 return 1
+
+    def expect(self, text: str) -> int:
+        """Check a value in the store; print a readable diff when it does not hold."""
+        from cli.expectations import evaluate
+
+        with self.lock:
+            try:
+                outcome = evaluate(text, self.domain, self.session.engine)
+            except Exception as exc:
+                self._report(exc)
+                return 2
+        if outcome.held:
+            print(f"ok: {outcome.subject} {outcome.op} {outcome.actual!r}")
+            return 0
+        print(f"FAILED: {outcome.explain()}", file=sys.stderr)
+        return 1
 
     def reload(self) -> int:
         """Re-import the domain file onto the same store and report what changed."""

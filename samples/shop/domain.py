@@ -1,4 +1,11 @@
-from protean import Domain, handle
+"""The shop from the spec: `Order` ships, `ManageInventory` keeps `Inventory` in step.
+
+The domain classes are the spec's example unchanged, plus `OrderCancelled` and the
+`restore_stock` handler from the spec's second example (with the two small methods they
+need: `Order.cancel_order` and `Inventory.increase_stock`).
+"""
+
+from protean import Domain, current_domain, handle
 from protean.fields import Identifier, Integer, String
 
 domain = Domain()
@@ -13,12 +20,19 @@ class OrderShipped:
     total_amount: Integer(required=True)
 
 
+@domain.event(part_of="Order")
+class OrderCancelled:
+    order_id: Identifier(required=True)
+    book_id: Identifier(required=True)
+    quantity: Integer(required=True)
+
+
 @domain.aggregate
 class Order:
     book_id: Identifier(required=True)
     quantity: Integer(required=True)
     total_amount: Integer(required=True)
-    status: String(choices=["PENDING", "SHIPPED", "DELIVERED"], default="PENDING")
+    status: String(choices=["PENDING", "SHIPPED", "DELIVERED", "CANCELLED"], default="PENDING")
 
     def ship_order(self):
         self.status = "SHIPPED"
@@ -32,6 +46,12 @@ class Order:
             )
         )
 
+    def cancel_order(self):
+        was_shipped = self.status == "SHIPPED"
+        self.status = "CANCELLED"
+        if was_shipped:
+            self.raise_(OrderCancelled(order_id=self.id, book_id=self.book_id, quantity=self.quantity))
+
 
 @domain.aggregate
 class Inventory:
@@ -40,6 +60,9 @@ class Inventory:
 
     def reduce_stock(self, quantity: int) -> None:
         self.in_stock -= quantity
+
+    def increase_stock(self, quantity: int) -> None:
+        self.in_stock += quantity
 
 
 @domain.event_handler(part_of=Order)  # (2)
@@ -53,22 +76,12 @@ class ManageInventory:
 
         repo.add(inventory)
 
+    @handle(OrderCancelled)
+    def restore_stock(self, event: OrderCancelled):
+        repo = current_domain.repository_for(Inventory)
+        inventory = repo.find_by(book_id=event.book_id)
+        inventory.increase_stock(event.quantity)
+        repo.add(inventory)
+
 
 domain.init()
-with domain.domain_context():
-    # Persist Order
-    order = Order(book_id="book-1", quantity=10, total_amount=100)
-    domain.repository_for(Order).add(order)
-
-    # Persist Inventory
-    inventory = Inventory(book_id="book-1", in_stock=100)
-    domain.repository_for(Inventory).add(inventory)
-
-    # Ship Order
-    order.ship_order()
-    domain.repository_for(Order).add(order)
-
-    # Verify that Inventory Level has been reduced
-    stock = domain.repository_for(Inventory).get(inventory.id)
-    print(stock.to_dict())
-    assert stock.in_stock == 90
