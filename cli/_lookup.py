@@ -33,6 +33,16 @@ def aggregate_class(domain: Any, name: str) -> Any:
     return pick("aggregate", name, domain.registry.aggregates)
 
 
+def aggregate_methods(cls: Any) -> dict[str, Any]:
+    """The public methods a person may ``call`` on an aggregate (not the framework's own)."""
+    framework = {"raise_", "to_dict", "stream_name"}
+    return {
+        name: getattr(cls, name)
+        for name in dir(cls)
+        if not name.startswith("_") and name not in framework and callable(getattr(cls, name))
+    }
+
+
 def assignments(element: Any, pairs: list[str]) -> dict[str, Any]:
     """``["quantity=3", "tags=[1,2]"]`` as keyword arguments for ``element``.
 

@@ -153,43 +153,31 @@ class Domain:
 
     # -- registration -----------------------------------------------------------------
 
-    def _decorator(self, register: Callable[..., Any], target: Any, options: dict[str, Any]) -> Any:
+    def _decorator(
+        self, register: Callable[..., type], registered: dict[str, Any], target: Any, options: dict[str, Any]
+    ) -> Any:
+        """Apply ``register`` to the class now (``@domain.x``) or later (``@domain.x(...)``)."""
+
         def apply(cls: type) -> type:
             if self.initialized:
                 raise IncorrectUsageError(f"`{cls.__name__}` registered after {self!r}.init()")
-            return register(self, cls, options)  # type: ignore[no-any-return]
+            new_cls = register(self, cls, options)
+            registered[new_cls.__name__] = new_cls
+            return new_cls
 
         return apply(target) if target is not None else apply
 
     def aggregate(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an aggregate: ``@domain.aggregate`` or ``@domain.aggregate(stream_category=...)``."""
-
-        def register(domain: Domain, cls: type, opts: dict[str, Any]) -> type:
-            new_cls = _registry.register_aggregate(domain, cls, opts)
-            domain.registry.aggregates[new_cls.__name__] = new_cls
-            return new_cls
-
-        return self._decorator(register, _cls, options)
+        return self._decorator(_registry.register_aggregate, self.registry.aggregates, _cls, options)
 
     def event(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an event: ``@domain.event(part_of="Order")``."""
-
-        def register(domain: Domain, cls: type, opts: dict[str, Any]) -> type:
-            new_cls = _registry.register_event(domain, cls, opts)
-            domain.registry.events[new_cls.__name__] = new_cls
-            return new_cls
-
-        return self._decorator(register, _cls, options)
+        return self._decorator(_registry.register_event, self.registry.events, _cls, options)
 
     def event_handler(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an event handler: ``@domain.event_handler(part_of=Inventory, stream_category="order")``."""
-
-        def register(domain: Domain, cls: type, opts: dict[str, Any]) -> type:
-            new_cls = _registry.register_handler(domain, cls, opts)
-            domain.registry.event_handlers[new_cls.__name__] = new_cls
-            return new_cls
-
-        return self._decorator(register, _cls, options)
+        return self._decorator(_registry.register_handler, self.registry.event_handlers, _cls, options)
 
     # -- initialisation ---------------------------------------------------------------
 

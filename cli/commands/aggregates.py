@@ -61,13 +61,12 @@ def call(
     """Load an aggregate, call one of its methods, and save it (raising its events)."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import aggregate_class, call_arguments, pick
+        from cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
         from core.exceptions import IncorrectUsageError
 
         cls = aggregate_class(loaded, aggregate)
         instance = find_aggregate(loaded, cls, identifier)
-        methods = {n: getattr(cls, n) for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
-        methods = {n: m for n, m in methods.items() if n not in ("raise_", "to_dict", "stream_name")}
+        methods = aggregate_methods(cls)
         bound = getattr(instance, pick(f"method of {cls.__name__}", method, methods).__name__)
         positional, keywords = call_arguments(args or [])
         with loaded.domain_context():

@@ -26,6 +26,19 @@ def _confirm(out: Any, question: str, yes: bool) -> bool:
     return typer.confirm(question, default=False, err=True)
 
 
+def _confirm_bulk(
+    session: Any, out: Any, verb: str, handler: str | None, category: str | None, limit: int | None, yes: bool
+) -> bool:
+    """Confirm a bulk operation on the matching dead letters (nothing to confirm when none match)."""
+    from core import dead_letters
+
+    count = len(dead_letters.list_dead_letters(session.engine, handler=handler, category=category))
+    if count and not _confirm(out, f"{verb} {min(count, limit or count)} dead letter(s)?", yes):
+        out.say("cancelled")
+        return False
+    return True
+
+
 @dlq_app.command("list")
 def list_(
     handler: HandlerOpt = None,
@@ -192,9 +205,7 @@ def replay_all(
     def body(session: Any, loaded: Any, out: Any) -> int:
         from core import dead_letters
 
-        count = len(dead_letters.list_dead_letters(session.engine, handler=handler, category=category))
-        if count and not _confirm(out, f"Replay {min(count, limit or count)} dead letter(s)?", yes):
-            out.say("cancelled")
+        if not _confirm_bulk(session, out, "Replay", handler, category, limit, yes):
             return 1
         with loaded.domain_context():
             results = dead_letters.replay_all(session.engine, handler=handler, category=category, limit=limit)
@@ -235,9 +246,7 @@ def purge(
     def body(session: Any, loaded: Any, out: Any) -> int:
         from core import dead_letters
 
-        count = len(dead_letters.list_dead_letters(session.engine, handler=handler, category=category))
-        if count and not _confirm(out, f"Purge {count} dead letter(s)?", yes):
-            out.say("cancelled")
+        if not _confirm_bulk(session, out, "Purge", handler, category, None, yes):
             return 1
         with loaded.domain_context():
             purged = dead_letters.purge(session.engine, handler=handler, category=category)

@@ -15,6 +15,8 @@ from typing import Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from cli._lookup import aggregate_methods
+
 SHELL_COMMANDS = ("help", "py", "reload", "watch", "expect", "debug", "exit", "quit")
 LIMIT = 50
 
@@ -160,17 +162,7 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
             return _ids(domain, args[0], current)
         if head == "call" and position == 2:
             cls = registry.aggregates.get(args[0])
-            return (
-                [
-                    n
-                    for n in dir(cls)
-                    if not n.startswith("_")
-                    and callable(getattr(cls, n))
-                    and n not in ("raise_", "to_dict", "stream_name")
-                ]
-                if cls
-                else []
-            )
+            return list(aggregate_methods(cls)) if cls else []
         return []
     if head in ("events read", "streams", "replay") and position == 0:
         names = (
