@@ -233,3 +233,26 @@ def test_real_terminal_session(tmp_path):
     assert child.exitstatus == 0
     history = (tmp_path / "state" / "workbench" / "history").read_text()
     assert "new Inventory book_id=b1 in_stock=7" in history
+
+
+def test_watch_reloads_when_the_file_is_saved(tmp_path, capsys):
+    import time
+
+    domain_file = tmp_path / "watched.py"
+    domain_file.write_text(SHOP.read_text())
+    session = sessions.Session(sessions.Settings(domain=str(domain_file), store=str(tmp_path / "s")))
+    session.load(write=True)
+    with create_pipe_input() as pipe:
+        shell = Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory())
+        first = shell.domain
+        assert shell.execute("watch on") == 0
+        time.sleep(0.1)
+        domain_file.write_text(SHOP.read_text() + "\n# edited\n")
+        os.utime(domain_file, (time.time() + 5, time.time() + 5))  # a distinct mtime, whatever the clock
+        deadline = time.monotonic() + 20
+        while shell.domain is first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert shell.domain is not first
+        assert shell.execute("watch off") == 0
+        session.close()
+    assert "watched.py changed; reloading" in capsys.readouterr().out
