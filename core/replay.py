@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 from core.engine import Engine
 from core.exceptions import IncorrectUsageError
 from core.message import Message
+from core.store import Change
 from core.subscription import Tally
+
+REPLAYS = "replays"
 
 if TYPE_CHECKING:
     from core.domain import Domain
@@ -102,9 +105,11 @@ def replay(
         original = domain.store
         domain.bind_store(original.scratch_copy())
     try:
-        _run(domain, category, handlers, report, from_position, to_position, progress, should_stop)
+        first, last = _run(domain, category, handlers, report, from_position, to_position, progress, should_stop)
         if original is not None:
             report.changes, report.new_events = _differences(original, domain.store)
+        elif report.messages:
+            _remember(domain, report, handlers, first, last)
     finally:
         if original is not None:
             domain.bind_store(original)
@@ -120,7 +125,7 @@ def _run(
     to_position: int | None,
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
-) -> None:
+) -> tuple[int, int]:
     engine = Engine(domain)
     subscriptions = [engine.subscription(h.__name__) for h in handlers]
     start = max(from_position or 1, 1)
@@ -149,6 +154,35 @@ def _run(
         if progress is not None and (done % 500 == 0 or done == total):
             progress(done, total)
     report.seconds = time.perf_counter() - began
+    replayed = records[: report.messages]
+    return (replayed[0]["global_position"], replayed[-1]["global_position"]) if replayed else (0, 0)
+
+
+def _remember(domain: Domain, report: ReplayReport, handlers: list[type], first: int, last: int) -> None:
+    """Record the run, so a trace can say which messages were replayed or skipped, and by whom."""
+    run_id = domain.new_id()
+    doc = {
+        "id": run_id,
+        "category": report.category,
+        "handlers": [h.__name__ for h in handlers],
+        "from_position": first,
+        "to_position": last,
+        "messages": report.messages,
+        "tally": report.tally.by_handler,
+        "at": domain.now_iso(),
+    }
+    domain.store.commit([Change(REPLAYS, "id", run_id, doc)])
+
+
+def replays_covering(domain: Domain, handler: str, message: Message) -> list[dict[str, Any]]:
+    """The recorded replays that delivered (or skipped) ``message`` for ``handler``."""
+    return [
+        run
+        for run in domain.store.rows(REPLAYS).values()
+        if handler in run["handlers"]
+        and run["from_position"] <= message.global_position <= run["to_position"]
+        and run["category"] in (message.stream_category, "$all")
+    ]
 
 
 def _differences(before: Store, after: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -88,8 +88,20 @@ def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
             outcome = Outcome(name, "ok", f"after {store.get(RESOLVED, key)['attempts']} attempts")  # type: ignore[index]
         else:
             outcome = Outcome(name, "ok")
+        _note_replays(domain, handler, message, outcome)
         results.append(outcome)
     return results
+
+
+def _note_replays(domain: Domain, handler: type, message: Message, outcome: Outcome) -> None:
+    from core.replay import replays_covering
+
+    runs = replays_covering(domain, handler.__name__, message)
+    if not runs:
+        return
+    skipped = handler.meta_.options.get("replayable", True) is False  # type: ignore[attr-defined]
+    note = f"skipped in {len(runs)} replay(s)" if skipped else f"replayed {len(runs)} time(s)"
+    outcome.detail = f"{outcome.detail}; {note}" if outcome.detail else note
 
 
 def causation_tree(domain: Domain, ident: str) -> list[TraceNode]:

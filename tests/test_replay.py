@@ -124,3 +124,22 @@ def test_dry_run_commits_nothing_and_reports_changes():
     assert domain.store.state.seq == seq and count(domain) == 1
     [change] = report.changes
     assert change["change"] == "updated" and change["fields"] == {"count": {"from": 1, "to": 2}}
+
+
+def test_traces_say_what_replays_did():
+    from core.trace import causation_tree
+
+    domain = mail_domain()
+    place(domain, 1)
+    replay(domain, "order")
+    replay(domain, "order", handler="Count")
+    [root] = causation_tree(domain, domain.event_store.read("order")[0].id)
+    details = {o.handler: (o.status, o.detail) for o in root.outcomes}
+    assert details == {
+        "Count": ("ok", "replayed 2 time(s)"),
+        "Email": ("ok", "replayed 1 time(s)"),
+        "Billing": ("ok", "skipped in 1 replay(s)"),
+    }
+    dry = domain.store.state.seq
+    replay(domain, "order", dry_run=True)
+    assert domain.store.state.seq == dry  # a dry run records nothing
