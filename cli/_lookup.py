@@ -33,6 +33,11 @@ def aggregate_class(domain: Any, name: str) -> Any:
     return pick("aggregate", name, domain.registry.aggregates)
 
 
+def stored_class(domain: Any, name: str) -> Any:
+    """An aggregate or projection class by name (both are stored and can be shown)."""
+    return pick("aggregate or projection", name, {**domain.registry.aggregates, **domain.registry.projections})
+
+
 def aggregate_methods(cls: Any) -> dict[str, Any]:
     """The public methods a person may ``call`` on an aggregate (not the framework's own)."""
     framework = {"raise_", "to_dict", "stream_name"}

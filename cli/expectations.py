@@ -79,7 +79,7 @@ def evaluate(text: str, domain: Any, engine: Any) -> Outcome:
 
 
 def _actual(subject: str, domain: Any, engine: Any) -> Any:
-    from cli._lookup import aggregate_class
+    from cli._lookup import stored_class as aggregate_class
 
     words = subject.split()
     match = _FIELD.match(subject)

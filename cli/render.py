@@ -41,6 +41,38 @@ def domain_tree(data: dict[str, Any]) -> Tree:
         if not handler["replayable"]:
             settings += ", not replayable"
         node.add(f"[dim]{settings}[/]")
+    if data["projections"]:
+        node = tree.add("Projections")
+        for projection in data["projections"]:
+            child = node.add(f"[bold cyan]{projection['name']}[/] ({projection['rows']} rows)")
+            for name, desc in projection["fields"].items():
+                child.add(f"{name}: {desc}")
+    if data["projectors"]:
+        node = tree.add("Projectors")
+        for projector in data["projectors"]:
+            child = node.add(
+                f"[bold yellow]{projector['name']}[/] (for {projector['projection']}, listens to "
+                f"[green]{', '.join(projector['listens_to'])}[/])"
+            )
+            for method, target in projector["methods"].items():
+                child.add(f"{method} <- {target}")
+    if data["subscribers"]:
+        node = tree.add("Subscribers")
+        for subscriber in data["subscribers"]:
+            sub = subscriber["subscription"]
+            node.add(
+                f"[bold yellow]{subscriber['name']}[/] (broker stream [green]{subscriber['stream']}[/]; "
+                f"{sub['subscription_type']}, max_retries {sub['max_retries']}, "
+                f"dlq {'on' if sub['enable_dlq'] else 'off'})"
+            )
+    if data["queries"]:
+        node = tree.add("Queries")
+        for query in data["queries"]:
+            fields = ", ".join(query["fields"])
+            node.add(
+                f"[bold magenta]{query['name']}[/]({fields}) on {query['projection']} -> "
+                f"{query['handled_by'] or '[red]no handler[/]'}"
+            )
     tree.add(f"Store: {data['store']['events']} events")
     return tree
 
@@ -59,3 +91,9 @@ def short_json(value: Any, limit: int = 80) -> str:
     """Compact JSON, cut to ``limit`` characters."""
     text = json.dumps(value, default=str, separators=(",", ":"))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_type(type_string: str) -> str:
+    """``Shop.OrderShipped.v1`` -> ``OrderShipped``; other strings unchanged."""
+    parts = type_string.split(".")
+    return parts[-2] if len(parts) >= 3 else type_string

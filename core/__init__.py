@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from core.event import BaseEvent
     from core.handler import BaseEventHandler, handle
     from core.message import Message
+    from core.projection import BaseProjection, BaseProjector, on
+    from core.query import BaseQuery, BaseQueryHandler, read
+    from core.subscriber import BaseSubscriber
     from core.unit_of_work import UnitOfWork
 
 _EXPORTS = {
@@ -29,17 +32,31 @@ _EXPORTS = {
     "UnitOfWork": "core.unit_of_work",
     "current_domain": "core.context",
     "handle": "core.handler",
+    "on": "core.projection",
+    "read": "core.query",
+    "BaseProjection": "core.projection",
+    "BaseProjector": "core.projection",
+    "BaseQuery": "core.query",
+    "BaseQueryHandler": "core.query",
+    "BaseSubscriber": "core.subscriber",
 }
 
 __all__ = [
     "BaseAggregate",
     "BaseEvent",
     "BaseEventHandler",
+    "BaseProjection",
+    "BaseProjector",
+    "BaseQuery",
+    "BaseQueryHandler",
+    "BaseSubscriber",
     "Domain",
     "Message",
     "UnitOfWork",
     "current_domain",
     "handle",
+    "on",
+    "read",
 ]
 
 

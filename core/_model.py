@@ -38,6 +38,7 @@ class ElementMeta:
     unique_fields: tuple[str, ...] = ()
     fqn: str = ""
     subscription: Any = None  # the resolved SubscriptionConfig of an event handler
+    stream_categories: list[str] = field(default_factory=list)  # what a handler or projector listens to
 
     def finish(self) -> None:
         """Derive the per-field lists used on hot paths."""

@@ -48,13 +48,20 @@ def install() -> None:
         "protean.globals": _module("protean.globals", current_domain=context.current_domain),
         "protean.utils": _module("protean.utils"),
         "protean.utils.globals": _module("protean.utils.globals", current_domain=context.current_domain),
-        "protean.utils.mixins": _module("protean.utils.mixins", handle=handler.handle),
+        "protean.utils.mixins": _module("protean.utils.mixins", handle=handler.handle, read=core.read),
         "protean.domain": _module("protean.domain", Domain=Domain),
         "protean.core": _module("protean.core"),
         "protean.core.aggregate": _module("protean.core.aggregate", BaseAggregate=BaseAggregate),
         "protean.core.event": _module("protean.core.event", BaseEvent=BaseEvent),
         "protean.core.event_handler": _module("protean.core.event_handler", BaseEventHandler=BaseEventHandler),
         "protean.core.unit_of_work": _module("protean.core.unit_of_work", UnitOfWork=UnitOfWork),
+        "protean.core.projection": _module("protean.core.projection", BaseProjection=core.BaseProjection),
+        "protean.core.projector": _module("protean.core.projector", BaseProjector=core.BaseProjector, on=core.on),
+        "protean.core.query": _module("protean.core.query", BaseQuery=core.BaseQuery),
+        "protean.core.query_handler": _module(
+            "protean.core.query_handler", BaseQueryHandler=core.BaseQueryHandler, read=core.read
+        ),
+        "protean.core.subscriber": _module("protean.core.subscriber", BaseSubscriber=core.BaseSubscriber),
     }
     modules["protean"].fields = modules["protean.fields"]  # type: ignore[attr-defined]
     sys.modules.update(modules)

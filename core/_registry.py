@@ -175,9 +175,21 @@ def wire_handler(domain: Domain, handler: type[BaseEventHandler]) -> None:
     meta.part_of = resolve_part_of(domain, handler, meta.part_of)
     if meta.stream_category is None:
         meta.stream_category = meta.part_of.meta_.stream_category
+    meta.stream_categories = [meta.stream_category]
+    handler._handlers = method_map(domain, handler, meta.stream_categories)
+    meta.subscription = resolve_subscription(domain, handler)
+
+
+def method_map(domain: Domain, handler: type, categories: list[str]) -> dict[str, list[str]]:
+    """``{event type: [method names]}`` of a handler or projector, checking every target.
+
+    Each target must be an event of this domain from a category the class listens to
+    (or ``"$any"``, at most once); anything else would silently never run.
+    """
     events = set(domain.registry.events.values())
     handlers: dict[str, list[str]] = {}
     any_methods: list[str] = []
+    listens = ", ".join(f"`{c}`" for c in categories)
     for name, target in handler_methods(handler):
         where = f"`{handler.__name__}.{name}`"
         if target == ANY:
@@ -190,10 +202,10 @@ def wire_handler(domain: Domain, handler: type[BaseEventHandler]) -> None:
                 f"registered with domain `{domain.name}`"
             )
         category = target.meta_.stream_category
-        if meta.stream_category not in ("$all", category):
+        if "$all" not in categories and category not in categories:
             raise IncorrectUsageError(
                 f"{where} handles `{target.__name__}` from category `{category}`, but "
-                f"`{handler.__name__}` listens to `{meta.stream_category}`; it would never run "
+                f"`{handler.__name__}` listens to {listens}; it would never run "
                 f'(set stream_category="{category}")'
             )
         handlers.setdefault(target.__type__, []).append(name)
@@ -203,6 +215,5 @@ def wire_handler(domain: Domain, handler: type[BaseEventHandler]) -> None:
             "$any is the single fallback for events without their own method"
         )
     if not handlers:
-        warnings.warn(f"event handler `{handler.__name__}` has no @handle methods", stacklevel=2)
-    handler._handlers = handlers
-    meta.subscription = resolve_subscription(domain, handler)
+        warnings.warn(f"`{handler.__name__}` has no @handle methods", stacklevel=3)
+    return handlers

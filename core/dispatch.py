@@ -26,8 +26,10 @@ log = logging.getLogger("workbench.dispatch")
 
 def call_handle_error(handler_cls: type, exc: Exception, message: Message) -> None:
     """Call ``handler_cls.handle_error``; log and swallow whatever it raises."""
+    # Subscribers consume raw dicts, so their handle_error gets the raw dict too (as in Protean).
+    subject: Any = message.data if message.record.get("kind") == "BROKER" else message
     try:
-        handler_cls.handle_error(exc, message)  # type: ignore[attr-defined]
+        handler_cls.handle_error(exc, subject)  # type: ignore[attr-defined]
     except Exception:
         log.exception(
             "%s.handle_error raised while handling the failure of %s; ignored",

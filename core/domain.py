@@ -15,6 +15,7 @@ from random import getrandbits
 from typing import Any, TypeVar
 
 from core import _registry
+from core._model import copy_json
 from core._naming import camel_case_name, normalized_name
 from core.aggregate import BaseAggregate
 from core.context import domain_context, is_replaying
@@ -80,6 +81,14 @@ class Registry:
     aggregates: dict[str, type[BaseAggregate]] = field(default_factory=dict)
     events: dict[str, type[BaseEvent]] = field(default_factory=dict)
     event_handlers: dict[str, type[BaseEventHandler]] = field(default_factory=dict)
+    projections: dict[str, Any] = field(default_factory=dict)
+    projectors: dict[str, Any] = field(default_factory=dict)
+    subscribers: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, Any] = field(default_factory=dict)
+    query_handlers: dict[str, Any] = field(default_factory=dict)
+    # Event handlers, projectors and subscribers in the order they were registered:
+    # the order in which they receive a message.
+    consumers: list[Any] = field(default_factory=list)
 
 
 class Domain:
@@ -162,7 +171,11 @@ class Domain:
             if self.initialized:
                 raise IncorrectUsageError(f"`{cls.__name__}` registered after {self!r}.init()")
             new_cls = register(self, cls, options)
+            if new_cls.__name__ in registered:
+                raise IncorrectUsageError(f"{self!r} already has an element named `{new_cls.__name__}`")
             registered[new_cls.__name__] = new_cls
+            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER"):  # type: ignore[attr-defined]
+                self.registry.consumers.append(new_cls)
             return new_cls
 
         return apply(target) if target is not None else apply
@@ -178,6 +191,48 @@ class Domain:
     def event_handler(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an event handler: ``@domain.event_handler(part_of=Inventory, stream_category="order")``."""
         return self._decorator(_registry.register_handler, self.registry.event_handlers, _cls, options)
+
+    def projection(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a projection (a read model): ``@domain.projection``."""
+        from core.projection import register_projection
+
+        return self._decorator(register_projection, self.registry.projections, _cls, options)
+
+    def projector(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a projector: ``@domain.projector(projector_for=Summary, aggregates=[Order])``."""
+        from core.projection import register_projector
+
+        return self._decorator(register_projector, self.registry.projectors, _cls, options)
+
+    def subscriber(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a subscriber to a broker stream: ``@domain.subscriber(stream="payments-gateway")``."""
+        from core.subscriber import register_subscriber
+
+        return self._decorator(register_subscriber, self.registry.subscribers, _cls, options)
+
+    def query(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a query: ``@domain.query(part_of=Summary)``."""
+        from core.query import register_query
+
+        return self._decorator(register_query, self.registry.queries, _cls, options)
+
+    def query_handler(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a query handler: ``@domain.query_handler(part_of=Summary)`` with ``@read`` methods."""
+        from core.query import register_query_handler
+
+        return self._decorator(register_query_handler, self.registry.query_handlers, _cls, options)
+
+    def dispatch(self, query: Any) -> Any:
+        """Run a query through its query handler and return the result."""
+        from core.query import dispatch
+
+        return dispatch(self, query)
+
+    def publish(self, stream: str, payload: dict[str, Any]) -> Message:
+        """Put a raw dict message on a broker stream for its subscribers."""
+        from core.subscriber import publish
+
+        return publish(self, stream, payload)
 
     # -- initialisation ---------------------------------------------------------------
 
@@ -197,6 +252,13 @@ class Domain:
             meta.stream_category = meta.part_of.meta_.stream_category
         for handler in self.registry.event_handlers.values():
             _registry.wire_handler(self, handler)
+        if self.registry.projectors or self.registry.queries or self.registry.query_handlers:
+            from core.projection import wire_projector
+            from core.query import wire_queries
+
+            for projector in self.registry.projectors.values():
+                wire_projector(self, projector)
+            wire_queries(self)
         self.initialized = True
         if self._store is None:
             self._store = self._default_store()
@@ -237,15 +299,20 @@ class Domain:
 
     # -- access -----------------------------------------------------------------------
 
-    def repository_for(self, aggregate: type[BaseAggregate] | str) -> Repository[Any]:
-        """The repository of an aggregate class (or its name)."""
-        if isinstance(aggregate, str):
-            aggregate = _registry.resolve_part_of(self, type(self), aggregate)
+    def repository_for(self, element: type[BaseAggregate] | str) -> Repository[Any]:
+        """The repository of an aggregate or projection class (or its name)."""
+        aggregate: Any = element
+        if isinstance(element, str):
+            if element in self.registry.projections:
+                aggregate = self.registry.projections[element]
+            else:
+                aggregate = _registry.resolve_part_of(self, type(self), element)
         repository = self._repositories.get(aggregate)
         if repository is None:
             if self._store is None:
                 self.init()
-            if aggregate not in self.registry.aggregates.values():
+            known = (*self.registry.aggregates.values(), *self.registry.projections.values())
+            if aggregate not in known:
                 raise IncorrectUsageError(f"`{aggregate.__name__}` is not an aggregate registered with {self!r}")
             repository = self._repositories[aggregate] = Repository(self, aggregate)
         return repository
@@ -265,7 +332,9 @@ class Domain:
         return found
 
     def event_from_message(self, message: Message) -> BaseEvent:
-        """The event object a handler receives for ``message``."""
+        """The event object a handler receives for ``message`` (a broker message's raw dict)."""
+        if message.record.get("kind") == "BROKER":
+            return copy_json(message.data)  # type: ignore[no-any-return]
         event_cls = self.event_class(message.type)
         if event_cls is None:
             raise DeserializationError(f"no event class is registered for type {message.type!r}")
@@ -276,8 +345,12 @@ class Domain:
         category = message.record["stream_category"]
         handlers = self._handlers_by_category.get(category)
         if handlers is None:
+            # Raw broker messages go to their subscribers only, never to `$all` handlers.
+            broker = message.record.get("kind") == "BROKER"
             handlers = self._handlers_by_category[category] = [
-                h for h in self.registry.event_handlers.values() if h.meta_.stream_category in (category, "$all")
+                h
+                for h in self.registry.consumers
+                if category in h.meta_.stream_categories or (not broker and "$all" in h.meta_.stream_categories)
             ]
             self._filtered_categories[category] = any(h.meta_.options.get("source_stream") for h in handlers)
         if not handlers or not self._filtered_categories.get(category):

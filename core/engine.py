@@ -53,8 +53,9 @@ class Engine:
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.subscriptions = [
-            Subscription(domain, handler, handler.meta_.subscription or resolve(domain, handler))
-            for handler in domain.registry.event_handlers.values()
+            Subscription(domain, handler, handler.meta_.subscription or resolve(domain, handler), category=category)
+            for handler in domain.registry.consumers
+            for category in handler.meta_.stream_categories
         ]
         self._stop = threading.Event()
 

@@ -56,12 +56,17 @@ def subscribed_handlers(domain: Domain, category: str, handler: str | None = Non
     Raises:
         IncorrectUsageError: the named handler does not exist or does not listen there.
     """
-    handlers = [h for h in domain.registry.event_handlers.values() if h.meta_.stream_category in (category, "$all")]
+    handlers = [
+        h
+        for h in domain.registry.consumers
+        if h.meta_.kind != "SUBSCRIBER"
+        and (category in h.meta_.stream_categories or "$all" in h.meta_.stream_categories or category == "$all")
+    ]
     if handler is None:
         return handlers
     chosen = [h for h in handlers if h.__name__ == handler]
     if not chosen:
-        names = [h.__name__ for h in domain.registry.event_handlers.values()]
+        names = [h.__name__ for h in domain.registry.consumers]
         close = difflib.get_close_matches(handler, names, n=1)
         hint = (
             f"; did you mean {close[0]}?"
@@ -127,7 +132,12 @@ def _run(
     should_stop: Callable[[], bool] | None,
 ) -> tuple[int, int]:
     engine = Engine(domain)
-    subscriptions = [engine.subscription(h.__name__) for h in handlers]
+    wanted = {h.__name__ for h in handlers}
+    subscriptions = [
+        s
+        for s in engine.subscriptions
+        if s.handler.__name__ in wanted and (s.category in (category, "$all") or category == "$all")
+    ]
     start = max(from_position or 1, 1)
     last = domain.store.event_count() if to_position is None else to_position
     records = [r for r in domain.event_store._records(category, start, None) if r["global_position"] <= last]
@@ -188,7 +198,7 @@ def replays_covering(domain: Domain, handler: str, message: Message) -> list[dic
 def _differences(before: Store, after: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     changes: list[dict[str, Any]] = []
     for table, rows in after.state.tables.items():
-        if not table.startswith("aggregate:"):
+        if not table.startswith(("aggregate:", "projection:")):
             continue
         old_rows = before.rows(table)
         for key, doc in rows.items():

@@ -67,6 +67,12 @@ class Tally:
         return self.delivered + self.skipped + self.failed + self.parked
 
 
+def subscription_name(handler: type, category: str) -> str:
+    """The handler's name, or ``Handler@category`` for a projector that listens to several."""
+    categories = handler.meta_.stream_categories  # type: ignore[attr-defined]
+    return handler.__name__ if len(categories) <= 1 else f"{handler.__name__}@{category}"
+
+
 def _block_key(handler: str, stream: str) -> str:
     return f"{handler}|{stream}"
 
@@ -74,12 +80,14 @@ def _block_key(handler: str, stream: str) -> str:
 class Subscription:
     """Delivers the messages of one category to one handler class."""
 
-    def __init__(self, domain: Domain, handler: type, config: SubscriptionConfig) -> None:
+    def __init__(
+        self, domain: Domain, handler: type, config: SubscriptionConfig, *, category: str | None = None
+    ) -> None:
         self.domain = domain
         self.handler = handler
         self.config = config
-        self.name: str = handler.__name__
-        self.category: str = handler.meta_.stream_category  # type: ignore[attr-defined]
+        self.category: str = category or handler.meta_.stream_category  # type: ignore[attr-defined]
+        self.name: str = subscription_name(handler, self.category)
         cursor = domain.store.get(CURSORS, self.name)
         self.position: int = cursor["position"] if cursor else 0
         self._saved_position = self.position
@@ -149,6 +157,8 @@ class Subscription:
         metadata = record["metadata"]
         if not metadata.get("asynchronous"):
             return self._skip(position, tally)  # handled inline when it was raised
+        if record.get("kind") == "BROKER" and self.category == "$all":
+            return self._skip(position, tally)  # raw broker messages are for subscribers only
         origin = self.config.origin_stream
         if origin is not None:
             source = self.domain.normalize_category(metadata.get("origin_stream") or "").partition("-")[0]

@@ -49,15 +49,18 @@ def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
     """The outcome of every handler that should have received ``message``."""
     store = domain.store
     results = []
+    from core.subscription import subscription_name
+
     for handler in domain.handlers_for(message):
         if not handler.methods_for(message.type):
             continue
-        name = handler.__name__
+        category = message.stream_category if message.stream_category in handler.meta_.stream_categories else "$all"
+        name = subscription_name(handler, category)
         key = f"{name}:{message.id}"
         failures = [
             store.rows(FAILURES_TABLE)[k]
             for k in store.keys_where(FAILURES_TABLE, "message_id", message.id)
-            if store.rows(FAILURES_TABLE)[k]["handler"] == name
+            if store.rows(FAILURES_TABLE)[k]["handler"] == handler.__name__
         ]
         letters = [
             store.rows(DEAD_LETTERS)[k]

@@ -74,13 +74,8 @@ def test_new_call_show_and_the_handler_outcome(shop):
     [message] = shipped["data"]["messages"]
     assert message["type"] == "Domain.OrderShipped.v1" and message["stream_name"] == f"order-{order['id']}"
     assert shipped["data"]["handlers"] == [
-        {
-            "message_id": message["id"],
-            "type": message["type"],
-            "handler": "ManageInventory",
-            "status": "ok",
-            "detail": "",
-        }
+        {"message_id": message["id"], "type": message["type"], "handler": name, "status": "ok", "detail": ""}
+        for name in ("ManageInventory", "OrderSummaryProjector")
     ]
     stock = shop.json("show", "Inventory", inventory["id"])["data"]["items"][0]
     assert stock["in_stock"] == 97
@@ -93,7 +88,7 @@ def test_raise_with_a_failing_handler_exits_1_and_says_why(shop):
         "raise", "OrderShipped", "order_id=o1", "book_id=nowhere", "quantity=2", "total_amount=5", code=1
     )
     assert result["status"] == "failure"
-    [outcome] = result["data"]["handlers"]
+    outcome = {o["handler"]: o for o in result["data"]["handlers"]}["ManageInventory"]
     assert outcome["status"] == "failed" and "ObjectNotFoundError" in outcome["detail"]
     text = shop("raise", "OrderShipped", "order_id=o2", "book_id=nowhere", "quantity=2", "total_amount=5", code=1)
     assert "failed" in text.stdout and "Traceback" not in text.stderr
@@ -113,7 +108,7 @@ def test_raise_with_a_failing_handler_exits_1_and_says_why(shop):
         (["show", "Order", "nope"], "`Order` object with identifier nope does not exist."),
         (
             ["replay", "order", "--handler", "Manage"],
-            "no event handler `Manage` listens to `order` (handlers of `order`: ManageInventory)",
+            "no event handler `Manage` listens to `order` (handlers of `order`: ManageInventory, OrderSummaryProjector)",
         ),
         (["events", "trace", "nothing"], "no event or correlation with id nothing"),
     ],
@@ -142,7 +137,10 @@ def test_streams_and_events_commands(shop):
     history = shop.json("events", "history", "Order", order["id"][:8])["data"]
     assert history["stream"] == f"order-{order['id']}" and len(history["messages"]) == 1
     trace = shop.json("events", "trace", read[0]["id"])["data"]["roots"]
-    assert trace[0]["outcomes"] == [{"handler": "ManageInventory", "status": "ok", "detail": ""}]
+    assert trace[0]["outcomes"] == [
+        {"handler": "ManageInventory", "status": "ok", "detail": ""},
+        {"handler": "OrderSummaryProjector", "status": "ok", "detail": ""},
+    ]
     stats = shop.json("events", "stats")["data"]["aggregates"]
     assert [(s["aggregate"], s["instances"], s["events"]) for s in stats] == [("Order", 2, 2), ("Inventory", 1, 0)]
 
@@ -152,7 +150,7 @@ def test_replay_dry_run_then_for_real(shop):
     order = shop.json("new", "Order", "book_id=b", "quantity=4", "total_amount=1")["data"]["aggregate"]
     shop("call", "Order", order["id"], "ship_order")
     dry = shop.json("replay", "order", "--dry-run")["data"]
-    assert dry["handlers"] == {"ManageInventory": {"delivered": 1}}
+    assert dry["handlers"] == {"ManageInventory": {"delivered": 1}, "OrderSummaryProjector": {"delivered": 1}}
     assert dry["changes"] == [
         {
             "aggregate": "inventory",
@@ -162,7 +160,7 @@ def test_replay_dry_run_then_for_real(shop):
         }
     ]
     assert shop.json("show", "Inventory", inventory["id"])["data"]["items"][0]["in_stock"] == 6
-    text = shop("replay", "order").stdout
+    text = shop("replay", "order", "--handler", "ManageInventory").stdout
     assert "replayed 1 events of order" in text
     assert shop.json("show", "Inventory", inventory["id"])["data"]["items"][0]["in_stock"] == 2
     assert shop.json("replay", "order", "--from", "2")["data"]["messages"] == 0
@@ -173,8 +171,8 @@ def test_async_flow_process_status_and_dead_letters(payments):
     payments("raise", "PaymentReceived", "account=acme", "amount=5000", "--id", "p1")
     payments("raise", "PaymentReceived", "account=acme", "amount=70", "--id", "p1")
     payments("raise", "PaymentReceived", "account=zed", "amount=7", "--id", "p2")
-    [status] = payments.json("subscriptions", "status")["data"]["subscriptions"]
-    assert (status["lag"], status["state"]) == (4, "lagging")
+    status = {s["handler"]: s for s in payments.json("subscriptions", "status")["data"]["subscriptions"]}
+    assert (status["PostToLedger"]["lag"], status["PostToLedger"]["state"]) == (4, "lagging")
     processed = payments.json("process", code=1)
     assert processed["data"]["handlers"]["PostToLedger"] == {
         "delivered": 2,
@@ -183,7 +181,9 @@ def test_async_flow_process_status_and_dead_letters(payments):
         "dead_lettered": 1,
         "parked": 1,
     }
-    [status] = payments.json("subscriptions", "status")["data"]["subscriptions"]
+    status = {s["handler"]: s for s in payments.json("subscriptions", "status")["data"]["subscriptions"]}[
+        "PostToLedger"
+    ]
     assert (status["lag"], status["dlq_depth"], status["state"]) == (0, 1, "failing")
     assert status["last_error"]["message"] == "amount 5000 exceeds the limit of 1000"
     listing = payments.json("dlq", "list")["data"]
@@ -306,8 +306,8 @@ def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):
     deadline = time.time() + 30
     while time.time() < deadline:
         time.sleep(0.2)
-        status = payments.json("subscriptions", "status")["data"]["subscriptions"][0]
-        if status["lag"] == 0:
+        rows = payments.json("subscriptions", "status")["data"]["subscriptions"]
+        if {r["handler"]: r for r in rows}["PostToLedger"]["lag"] == 0:
             break
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -315,4 +315,47 @@ def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):
     assert "Traceback" not in err
     assert "Processed 3 deliveries" in out
     assert payments.json("show", "Account")["data"]["items"][0]["balance"] == 6
-    assert payments.json("subscriptions", "status")["data"]["subscriptions"][0]["position"] == 3
+    rows = payments.json("subscriptions", "status")["data"]["subscriptions"]
+    assert {r["handler"]: r for r in rows}["PostToLedger"]["position"] == 3
+
+
+def test_read_side_commands(shop, tmp_path):
+    shop("new", "Inventory", "book_id=b", "in_stock=10")
+    order = shop.json("new", "Order", "book_id=b", "quantity=2", "total_amount=1")["data"]["aggregate"]
+    shop("call", "Order", order["id"], "ship_order")
+    result = shop.json("query", "OrdersByStatus", "status=SHIPPED")["data"]
+    assert [r["order_id"] for r in result["result"]] == [order["id"]]
+    assert (
+        shop("query", "OrdersByStatu", "status=x", code=2)
+        .stderr.strip()
+        .endswith("unknown query `OrdersByStatu`; did you mean OrdersByStatus?")
+    )
+    [row] = shop.json("projection", "status")["data"]["projections"]
+    assert (row["projection"], row["rows"], row["lag"]) == ("OrderSummary", 1, 0)
+    [dry] = shop.json("projection", "rebuild", "--dry-run")["data"]["projections"]
+    assert (dry["events"], dry["rows_after"], dry["changes"]) == (1, 1, [])
+    [done] = shop.json("projection", "rebuild", "OrderSummary")["data"]["projections"]
+    assert done["rows_after"] == 1 and done["errors"] == 0
+    info = shop.json("info")["data"]
+    assert [p["name"] for p in info["projections"]] == ["OrderSummary"]
+    assert info["projectors"][0]["listens_to"] == ["order"]
+    assert info["queries"][0]["handled_by"] == "OrderSummaryQueries.by_status"
+    assert "OrderShipped -- projected by --> OrderSummaryProjector" in shop("info", "--mermaid").stdout
+    tree = shop("info").stdout
+    assert "Projectors" in tree and "Queries" in tree
+
+
+def test_publish_to_a_subscriber(payments, tmp_path):
+    lines = tmp_path / "callbacks.jsonl"
+    lines.write_text(
+        '{"status": "captured", "account": "ann", "amount": 3}\n\n'
+        '{"status": "captured", "account": "ann", "amount": 4}\n'
+    )
+    published = payments.json("publish", "payments-gateway", "--file", str(lines))
+    assert [m["stream_name"] for m in published["data"]["messages"]] == ["$broker:payments-gateway"] * 2
+    assert {h["handler"]: h["status"] for h in published["data"]["handlers"]} == {"GatewayCallbacks": "queued"}
+    payments("process")
+    assert payments.json("show", "Account")["data"]["items"][0]["balance"] == 7
+    bad = payments("publish", "payments-gateway", "{nope", code=2)
+    assert "error: argument: not JSON" in bad.stderr
+    assert "GatewayCallbacks" in payments("info").stdout

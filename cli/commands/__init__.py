@@ -2,6 +2,7 @@
 
 from cli.commands import (  # noqa: F401
     aggregates,
+    consumers,
     dead_letters,
     domain_info,
     events,

@@ -103,10 +103,10 @@ def show(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the aggregates of a kind, or show one."""
+    """List the aggregates (or projection rows) of a kind, or show one."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import aggregate_class
+        from cli._lookup import stored_class as aggregate_class
         from cli.render import table
 
         cls = aggregate_class(loaded, aggregate)

@@ -43,6 +43,44 @@ def domain_map(domain: Any) -> dict[str, Any]:
             }
             for name, cls in domain.registry.event_handlers.items()
         ],
+        "projections": [
+            {
+                "name": name,
+                "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+                "rows": len(domain.store.rows(cls.meta_.options["table"])),
+            }
+            for name, cls in domain.registry.projections.items()
+        ],
+        "projectors": [
+            {
+                "name": name,
+                "projection": cls.meta_.part_of.__name__,
+                "listens_to": cls.meta_.stream_categories,
+                "methods": {m: t for t, methods in cls._handlers.items() for m in methods},
+                "subscription": cls.meta_.subscription.to_dict(),
+            }
+            for name, cls in domain.registry.projectors.items()
+        ],
+        "subscribers": [
+            {"name": name, "stream": cls.meta_.options["stream"], "subscription": cls.meta_.subscription.to_dict()}
+            for name, cls in domain.registry.subscribers.items()
+        ],
+        "queries": [
+            {
+                "name": name,
+                "projection": cls.meta_.part_of.__name__,
+                "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+                "handled_by": next(
+                    (
+                        f"{h.__name__}.{h._readers[cls.__type__]}"
+                        for h in domain.registry.query_handlers.values()
+                        if cls.__type__ in h._readers
+                    ),
+                    None,
+                ),
+            }
+            for name, cls in domain.registry.queries.items()
+        ],
         "store": {"location": domain.store.location, "events": domain.store.event_count()},
     }
 
@@ -62,6 +100,15 @@ def mermaid(domain: Any) -> str:
             if event_cls.__type__ in targets or ("$any" in targets and _listens(cls, event_cls)):
                 lines.append(f"    {event_name} -- handled by --> {name}")
         lines.append(f"    {name} -. updates .-> {cls.meta_.part_of.__name__}")
+    for name, cls in domain.registry.projectors.items():
+        lines.append(f"    {name}{{{{{name}}}}}")
+        for event_name, event_cls in domain.registry.events.items():
+            if event_cls.__type__ in cls._handlers:
+                lines.append(f"    {event_name} -- projected by --> {name}")
+        lines.append(f"    {name} -. updates .-> {cls.meta_.part_of.__name__}[({cls.meta_.part_of.__name__})]")
+    for name, cls in domain.registry.subscribers.items():
+        stream = cls.meta_.options["stream"]
+        lines.append(f"    broker_{name}>{stream}] -- consumed by --> {name}{{{{{name}}}}}")
     return "\n".join(lines)
 
 

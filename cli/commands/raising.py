@@ -13,7 +13,7 @@ def report_messages(
     domain: Any, out: Any, command: str, messages: list[Any], failures: list[Any], *, aggregate: Any = None
 ) -> int:
     """Print the stored messages and each handler's outcome; exit 1 when a handler failed."""
-    from cli.render import short_json, table
+    from cli.render import short_json, short_type, table
     from core.trace import outcomes_for
 
     rows = []
@@ -53,7 +53,7 @@ def report_messages(
                 ["event", "handler", "outcome", "detail"],
                 [
                     [
-                        r["type"].split(".")[-2],
+                        short_type(r["type"]),
                         r["handler"],
                         f"[{style.get(r['status'], 'white')}]{r['status']}[/]",
                         r["detail"],

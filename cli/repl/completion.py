@@ -128,7 +128,7 @@ def _fields(element: Any, current: str) -> list[str]:
 
 
 def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
-    cls = domain.registry.aggregates.get(aggregate)
+    cls = domain.registry.aggregates.get(aggregate) or domain.registry.projections.get(aggregate)
     if cls is None:
         return []
     rows = domain.store.rows(domain.repository_for(cls).table)
@@ -157,13 +157,22 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
         return _fields(cls, current) if cls is not None else []
     if head in ("show", "call", "events history"):
         if position == 0:
-            return list(registry.aggregates)
+            return [*registry.aggregates, *registry.projections] if head == "show" else list(registry.aggregates)
         if position == 1:
             return _ids(domain, args[0], current)
         if head == "call" and position == 2:
             cls = registry.aggregates.get(args[0])
             return list(aggregate_methods(cls)) if cls else []
         return []
+    if head == "query":
+        if position == 0:
+            return list(registry.queries)
+        query = registry.queries.get(args[0])
+        return _fields(query, current) if query is not None else []
+    if head == "publish" and position == 0:
+        return sorted({s.meta_.options["stream"] for s in registry.subscribers.values()})
+    if head == "projection rebuild" and position == 0:
+        return list(registry.projections)
     if head in ("events read", "streams", "replay") and position == 0:
         names = (
             ["$all", *sorted(domain.store.state.categories)]

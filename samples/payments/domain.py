@@ -3,7 +3,8 @@
 `PostToLedger` refuses payments above the `limits` policy (1,000 until one is saved).
 Refused payments are retried, then dead-lettered; later payments of the same account
 wait behind them (`dlq_ordering="sequenced"`). Raising the limit "fixes" the handler,
-and `workbench dlq replay-all` posts them, in order.
+and `workbench dlq replay-all` posts them, in order. `GatewayCallbacks` subscribes to
+the `payments-gateway` broker stream and turns the gateway's raw callbacks into payments.
 """
 
 import logging
@@ -30,6 +31,18 @@ class Payment:
 class PaymentReceived:
     account = Identifier(required=True)
     amount = Integer(required=True)
+
+
+@domain.subscriber(stream="payments-gateway")
+class GatewayCallbacks:
+    """The payment gateway's callbacks arrive as raw dicts; turn them into our own event."""
+
+    def __call__(self, payload: dict):
+        if payload.get("status") != "captured":
+            return  # authorisations and refunds are not ours to post
+        payment = Payment(account=payload["account"], amount=payload["amount"])
+        payment.receive()
+        current_domain.repository_for(Payment).add(payment)
 
 
 @domain.aggregate

@@ -2,10 +2,12 @@
 
 The domain classes are the spec's example unchanged, plus `OrderCancelled` and the
 `restore_stock` handler from the spec's second example (with the two small methods they
-need: `Order.cancel_order` and `Inventory.increase_stock`).
+need: `Order.cancel_order` and `Inventory.increase_stock`), and a read side: the
+`OrderSummary` projection, its projector and the `OrdersByStatus` query.
 """
 
-from protean import Domain, current_domain, handle
+from protean import Domain, current_domain, handle, read
+from protean.core.projector import on
 from protean.fields import Identifier, Integer, String
 
 domain = Domain()
@@ -82,6 +84,46 @@ class ManageInventory:
         inventory = repo.find_by(book_id=event.book_id)
         inventory.increase_stock(event.quantity)
         repo.add(inventory)
+
+
+@domain.projection
+class OrderSummary:
+    order_id = Identifier(identifier=True)
+    book_id = Identifier(required=True)
+    quantity = Integer(required=True)
+    status = String(max_length=20, required=True)
+
+
+@domain.projector(projector_for=OrderSummary, aggregates=[Order])
+class OrderSummaryProjector:
+    @on(OrderShipped)
+    def shipped(self, event: OrderShipped):
+        # An upsert, so replaying history through the projector is harmless.
+        repo = current_domain.repository_for(OrderSummary)
+        found = repo.filter(order_id=event.order_id)
+        summary = found[0] if found else OrderSummary(order_id=event.order_id, book_id=event.book_id,
+                                                      quantity=event.quantity, status="SHIPPED")
+        summary.status = "SHIPPED"
+        repo.add(summary)
+
+    @on(OrderCancelled)
+    def cancelled(self, event: OrderCancelled):
+        repo = current_domain.repository_for(OrderSummary)
+        summary = repo.get(event.order_id)
+        summary.status = "CANCELLED"
+        repo.add(summary)
+
+
+@domain.query(part_of=OrderSummary)
+class OrdersByStatus:
+    status = String(required=True)
+
+
+@domain.query_handler(part_of=OrderSummary)
+class OrderSummaryQueries:
+    @read(OrdersByStatus)
+    def by_status(self, query: OrdersByStatus):
+        return current_domain.repository_for(OrderSummary).filter(status=query.status)
 
 
 domain.init()
