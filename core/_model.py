@@ -189,3 +189,25 @@ class BaseModel:
         if id_field:
             return f"<{type(self).__name__}: {type(self).__name__} object (id: {self.__dict__.get(id_field)})>"
         return f"<{type(self).__name__}: {self._fields_json()}>"
+
+
+class ImmutableModel(BaseModel):
+    """A registered, validated value that cannot change once built (events, queries)."""
+
+    __type__: ClassVar[str] = ""
+    _immutable_kind: ClassVar[str] = "Event/Command"
+
+    def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
+        if "meta_" not in type(self).__dict__:
+            from core.exceptions import ConfigurationError
+
+            raise ConfigurationError(f"`{type(self).__name__}` should be registered with a domain")
+        self._set_fields(template, kwargs)
+        self.__dict__["_frozen"] = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen"):
+            raise IncorrectUsageError(
+                f"{self._immutable_kind} Objects are immutable and cannot be modified once created"
+            )
+        object.__setattr__(self, name, value)

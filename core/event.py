@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from core._model import BaseModel
+from core._model import ImmutableModel
 from core.context import current_message
-from core.exceptions import ConfigurationError, IncorrectUsageError
 from core.message import Message, Namespace, checksum
 
 if TYPE_CHECKING:
     from core.domain import Domain
 
 
-class BaseEvent(BaseModel):
+class BaseEvent(ImmutableModel):
     """Base of every event class (``@domain.event`` derives plain classes from it)."""
-
-    __type__: ClassVar[str] = ""
-
-    def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
-        if "meta_" not in type(self).__dict__:
-            raise ConfigurationError(f"`{type(self).__name__}` should be registered with a domain")
-        self._set_fields(template, kwargs)
-        self.__dict__["_frozen"] = True
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self.__dict__.get("_frozen"):
-            raise IncorrectUsageError("Event/Command Objects are immutable and cannot be modified once created")
-        object.__setattr__(self, name, value)
 
     def _with_message(self, message: Message) -> BaseEvent:
         """A copy of this event that carries ``message`` as its metadata."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core._registry import AGGREGATE_OPTIONS, method_map, register_aggregate, resolve_part_of
+from core._registry import AGGREGATE_OPTIONS, HANDLER_OPTIONS, method_map, register_aggregate, resolve_part_of
 from core.aggregate import BaseAggregate
 from core.exceptions import ConfigurationError, IncorrectUsageError
 from core.handler import BaseEventHandler, handle
@@ -16,23 +16,13 @@ if TYPE_CHECKING:
 # Protean's projector decorator is `on`; it is `handle` under another name.
 on = handle
 
-PROJECTOR_OPTIONS = frozenset(
-    {
-        "projector_for",
-        "aggregates",
-        "stream_categories",
-        "retries",
-        "backoff",
-        "retry_exceptions",
-        "sequential_by",
-        "subscription_type",
-        "subscription_profile",
-        "subscription_config",
-        "suppress_checks",
-        "idempotent",
-        "replayable",
-    }
-)
+# A projector takes a handler's options, but names its projection and categories its own way.
+PROJECTOR_OPTIONS = (HANDLER_OPTIONS - {"part_of", "source_stream", "stream_category"}) | {
+    "projector_for",
+    "aggregates",
+    "stream_categories",
+    "idempotent",
+}
 
 
 class BaseProjection(BaseAggregate):

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from core._model import BaseModel, ElementMeta, collect_fields, derive_class
+from core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
 from core.exceptions import ConfigurationError, IncorrectUsageError
 from core.handler import handler_methods
 
@@ -32,21 +32,10 @@ def read(target_cls: Any) -> Callable[[Any], Any]:
     return decorator
 
 
-class BaseQuery(BaseModel):
+class BaseQuery(ImmutableModel):
     """An immutable request for data (``@domain.query(part_of=Projection)``)."""
 
-    __type__: ClassVar[str] = ""
-
-    def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
-        if "meta_" not in type(self).__dict__:
-            raise ConfigurationError(f"`{type(self).__name__}` should be registered with a domain")
-        self._set_fields(template, kwargs)
-        self.__dict__["_frozen"] = True
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self.__dict__.get("_frozen"):
-            raise IncorrectUsageError("Query Objects are immutable and cannot be modified once created")
-        object.__setattr__(self, name, value)
+    _immutable_kind = "Query"
 
     def to_dict(self) -> dict[str, Any]:
         """Field values as JSON."""
