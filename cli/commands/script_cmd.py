@@ -14,6 +14,9 @@ from cli.main import DomainOpt, Globals, StoreOpt, app
 def script(
     file: Annotated[Path, typer.Argument(help="A file of workbench commands (the shell's syntax).")],
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Run every line even after a failure.")] = False,
+    real_ids: Annotated[
+        bool, typer.Option("--real-ids", help="Random ids and real times instead of the repeatable ones.")
+    ] = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,
 ) -> None:
@@ -22,6 +25,8 @@ def script(
     Lines are shell commands (`raise ...`, `process`, `expect ...`); `#` starts a comment;
     a leading `!` marks a command that is expected to fail. The domain defaults to
     `domain.py` beside the script; the store is a fresh temporary one unless --store is given.
+    Ids and times are fixed (as with --deterministic), so a script can name the aggregates it
+    creates and its output is the same on every run; --real-ids turns that off.
     """
     import shutil
     import sys
@@ -47,7 +52,7 @@ def script(
     if not (store or Globals.store):
         scratch = tempfile.mkdtemp(prefix="workbench-script-")
         settings.store = str(Path(scratch) / "store")
-    session = sessions.Session(settings, debug=Globals.debug, deterministic=Globals.deterministic)
+    session = sessions.Session(settings, debug=Globals.debug, deterministic=not real_ids)
     failures = 0
     try:
         try:
