@@ -42,6 +42,9 @@ StoreOpt = Annotated[
     typer.Option("--store", help="Store folder (or WORKBENCH_STORE; default .workbench).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope instead of tables.")]
+AggregateArg = Annotated[str, typer.Argument(help="Aggregate name.")]
+AggregateIdArg = Annotated[str, typer.Argument(metavar="ID", help="Aggregate id (a unique prefix works).")]
+ValuesArg = Annotated[list[str] | None, typer.Argument(help="field=value pairs.", show_default=False)]
 
 
 class Globals:

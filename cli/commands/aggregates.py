@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 
 def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
@@ -28,7 +28,7 @@ def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
 @app.command()
 def new(
     aggregate: Annotated[str, typer.Argument(help="Aggregate name, e.g. Order.")],
-    values: Annotated[list[str] | None, typer.Argument(help="field=value pairs.", show_default=False)] = None,
+    values: ValuesArg = None,
     domain: DomainOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -48,8 +48,8 @@ def new(
 
 @app.command()
 def call(
-    aggregate: Annotated[str, typer.Argument(help="Aggregate name.")],
-    identifier: Annotated[str, typer.Argument(metavar="ID", help="Aggregate id (a unique prefix works).")],
+    aggregate: AggregateArg,
+    identifier: AggregateIdArg,
     method: Annotated[str, typer.Argument(help="Method to call, e.g. ship_order.")],
     args: Annotated[
         list[str] | None, typer.Argument(help="Arguments (JSON when they parse; name=value for keywords).")
@@ -96,7 +96,7 @@ def find_aggregate(domain: Any, cls: Any, identifier: str) -> Any:
 
 @app.command()
 def show(
-    aggregate: Annotated[str, typer.Argument(help="Aggregate name.")],
+    aggregate: AggregateArg,
     identifier: Annotated[str | None, typer.Argument(metavar="[ID]", help="One aggregate's id.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
     domain: DomainOpt = None,

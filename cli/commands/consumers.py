@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 projection_app = typer.Typer(help="Projections (read models): rebuild and status.", no_args_is_help=True)
 app.add_typer(projection_app, name="projection")
@@ -163,7 +163,7 @@ def publish(
 @app.command()
 def query(
     name: Annotated[str, typer.Argument(help="Query name, e.g. OrdersByStatus.")],
-    values: Annotated[list[str] | None, typer.Argument(help="field=value pairs.", show_default=False)] = None,
+    values: ValuesArg = None,
     domain: DomainOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
+from cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
 
 DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many events.")]
@@ -158,8 +158,8 @@ def search(
 
 @events_app.command("history")
 def history(
-    aggregate: Annotated[str, typer.Argument(help="Aggregate name.")],
-    identifier: Annotated[str, typer.Argument(metavar="ID", help="Aggregate id (a unique prefix works).")],
+    aggregate: AggregateArg,
+    identifier: AggregateIdArg,
     data: DataOpt = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 
 def report_messages(
@@ -70,7 +70,7 @@ def report_messages(
 @app.command(name="raise")
 def raise_event(
     event: Annotated[str, typer.Argument(help="Event name, e.g. OrderShipped.")],
-    values: Annotated[list[str] | None, typer.Argument(help="field=value pairs.", show_default=False)] = None,
+    values: ValuesArg = None,
     aggregate_id: Annotated[
         str | None, typer.Option("--id", help="Aggregate instance whose stream gets the event.")
     ] = None,
