@@ -24,7 +24,7 @@ from core.event import BaseEvent
 from core.event_store import EventStore
 from core.exceptions import DeserializationError, IncorrectUsageError
 from core.handler import BaseEventHandler
-from core.message import Message
+from core.message import Message, stream_category
 from core.repository import Repository
 from core.store import Store, open_store
 
@@ -352,14 +352,15 @@ class Domain:
                 for h in self.registry.consumers
                 if category in h.meta_.stream_categories or (not broker and "$all" in h.meta_.stream_categories)
             ]
-            self._filtered_categories[category] = any(h.meta_.options.get("source_stream") for h in handlers)
+            self._filtered_categories[category] = any(h.meta_.subscription.origin_stream for h in handlers)
         if not handlers or not self._filtered_categories.get(category):
             return handlers
-        return [h for h in handlers if self._origin_matches(h, message)]
+        return [h for h in handlers if self.origin_matches(h, message.record)]
 
-    def _origin_matches(self, handler: type[BaseEventHandler], message: Message) -> bool:
-        source = handler.meta_.options.get("source_stream")
+    def origin_matches(self, handler: Any, record: dict[str, Any]) -> bool:
+        """True unless the handler has a ``source_stream`` that the record's origin is not from."""
+        source = handler.meta_.subscription.origin_stream
         if not source:
             return True
-        origin = message.record["metadata"].get("origin_stream") or ""
-        return self.normalize_category(origin).partition("-")[0] == self.normalize_category(source)
+        origin = record["metadata"].get("origin_stream") or ""
+        return stream_category(self.normalize_category(origin)) == source

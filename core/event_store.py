@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.event import BaseEvent, build_record
 from core.exceptions import IncorrectUsageError
-from core.message import Message
+from core.message import Message, stream_category
 
 if TYPE_CHECKING:
     from core.domain import Domain
@@ -36,10 +36,6 @@ class EventStore:
 
     def _state(self) -> Any:
         return self.domain.store.state
-
-    def is_stream(self, name: str) -> bool:
-        """True for a stream name (``order-42``), False for a category or ``$all``."""
-        return name != ALL and "-" in self.domain.normalize_category(name)
 
     def read(self, stream: str, *, position: int = 0, no_of_messages: int = 1000) -> list[Message]:
         """Messages of a stream, a category or ``$all`` from ``position`` on (inclusive)."""
@@ -95,7 +91,15 @@ class EventStore:
         if category is None:
             return {name: len(indexes) for name, indexes in state.streams.items()}
         cat = self.domain.normalize_category(category)
-        return {name: len(indexes) for name, indexes in state.streams.items() if name.partition("-")[0] == cat}
+        return {name: len(indexes) for name, indexes in state.streams.items() if stream_category(name) == cat}
+
+    def stream_counts(self) -> dict[str, int]:
+        """How many streams each category has (one pass over the stream index)."""
+        counts: dict[str, int] = {}
+        for name in self._state().streams:
+            category = stream_category(name)
+            counts[category] = counts.get(category, 0) + 1
+        return counts
 
     def append(
         self,
@@ -127,7 +131,7 @@ class EventStore:
             stream = f"{category}-{aggregate_id if aggregate_id is not None else self.domain.new_id()}"
         else:
             stream = self.domain.normalize_category(stream)
-            category = stream.partition("-")[0]
+            category = stream_category(stream)
         record = build_record(
             self.domain, event, stream_name=stream, category=category, expected_version=expected_version
         )

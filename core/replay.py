@@ -150,7 +150,7 @@ def _run(
         message = Message(record)
         for subscription in subscriptions:
             handler = subscription.handler
-            if not handler.methods_for(message.type) or not domain._origin_matches(handler, message):  # type: ignore[attr-defined]
+            if not handler.methods_for(message.type) or not domain.origin_matches(handler, record):  # type: ignore[attr-defined]
                 continue
             if handler.meta_.options.get("replayable", True) is False:  # type: ignore[attr-defined]
                 tally.count(subscription.name, "skipped")

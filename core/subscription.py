@@ -159,11 +159,8 @@ class Subscription:
             return self._skip(position, tally)  # handled inline when it was raised
         if record.get("kind") == "BROKER" and self.category == "$all":
             return self._skip(position, tally)  # raw broker messages are for subscribers only
-        origin = self.config.origin_stream
-        if origin is not None:
-            source = self.domain.normalize_category(metadata.get("origin_stream") or "").partition("-")[0]
-            if source != origin:
-                return self._skip(position, tally)
+        if not self.domain.origin_matches(self.handler, record):
+            return self._skip(position, tally)
         if not self.handler.methods_for(record["type"]):  # type: ignore[attr-defined]
             return self._skip(position, tally)
         message = Message(record)

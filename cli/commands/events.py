@@ -58,10 +58,7 @@ def streams(
 
         state = loaded.store.state
         if category is None:
-            streams_per: dict[str, int] = {}
-            for name in state.streams:
-                cat = name.partition("-")[0]
-                streams_per[cat] = streams_per.get(cat, 0) + 1
+            streams_per = loaded.event_store.stream_counts()
             rows = []
             for cat, indexes in state.categories.items():
                 last = state.events[indexes[-1]]
@@ -87,12 +84,9 @@ def streams(
             return 0
         cat = loaded.normalize_category(category)
         rows = []
-        for name, indexes in state.streams.items():
-            if name.partition("-")[0] == cat:
-                last = state.events[indexes[-1]]
-                rows.append(
-                    {"stream": name, "events": len(indexes), "last_type": last["type"], "last_time": last["time"]}
-                )
+        for name, count in loaded.event_store.streams(cat).items():
+            last = state.events[state.streams[name][-1]]
+            rows.append({"stream": name, "events": count, "last_type": last["type"], "last_time": last["time"]})
         total = len(rows)
         if out.json_mode:
             out.envelope("streams", {"category": cat, "total": total, "streams": rows[:limit]})
@@ -239,11 +233,12 @@ def stats(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = F
 
         state = loaded.store.state
         rows = []
+        streams_per = loaded.event_store.stream_counts()
         for name, cls in loaded.registry.aggregates.items():
             cat = cls.meta_.stream_category
             indexes = state.categories.get(cat, ())
             last = state.events[indexes[-1]] if len(indexes) else None
-            streams_count = sum(1 for s in state.streams if s.partition("-")[0] == cat)
+            streams_count = streams_per.get(cat, 0)
             rows.append(
                 {
                     "aggregate": name,
