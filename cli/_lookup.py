@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any
 
+from core._naming import suggestion
 from core.exceptions import IncorrectUsageError
 from core.fields import Dict, List
 
@@ -17,8 +17,7 @@ def pick(kind: str, name: str, options: dict[str, Any]) -> Any:
     lowered = {k.lower(): v for k, v in options.items()}
     if name.lower() in lowered:
         return lowered[name.lower()]
-    close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else f" (known: {', '.join(options) or 'none'})"
+    hint = suggestion(name, list(options), known=f" (known: {', '.join(options) or 'none'})", most=3, cutoff=0.5)
     raise IncorrectUsageError(f"unknown {kind} `{name}`{hint}")
 
 

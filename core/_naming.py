@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -24,3 +25,12 @@ def camel_case_name(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     parts = re.split(r"[^0-9a-zA-Z]+", ascii_name)
     return "".join(p[:1].upper() + p[1:] for p in parts if p) or "Domain"
+
+
+def suggestion(name: str, candidates: list[str], *, known: str, most: int = 1, cutoff: float = 0.6) -> str:
+    """The tail of an error about an unknown ``name``: close matches, else what is known.
+
+    ``"; did you mean A or B?"`` when some candidates look alike, otherwise ``known``.
+    """
+    close = difflib.get_close_matches(name, candidates, n=most, cutoff=cutoff)
+    return f"; did you mean {' or '.join(close)}?" if close else known

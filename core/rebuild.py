@@ -10,12 +10,12 @@ differences and writes nothing.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core._naming import suggestion
 from core.dispatch import call_handle_error
 from core.exceptions import IncorrectUsageError
 from core.message import Message
@@ -53,8 +53,7 @@ def projections_named(domain: Domain, name: str | None) -> list[Any]:
         return list(projections.values())
     if name in projections:
         return [projections[name]]
-    close = difflib.get_close_matches(name, list(projections), n=1)
-    hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(projections) or 'none'})"
+    hint = suggestion(name, list(projections), known=f" (known: {', '.join(projections) or 'none'})")
     raise IncorrectUsageError(f"unknown projection `{name}`{hint}")
 
 

@@ -13,12 +13,12 @@ change, committing nothing.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core._naming import suggestion
 from core.engine import Engine
 from core.exceptions import IncorrectUsageError
 from core.message import Message
@@ -66,12 +66,9 @@ def subscribed_handlers(domain: Domain, category: str, handler: str | None = Non
         return handlers
     chosen = [h for h in handlers if h.__name__ == handler]
     if not chosen:
-        names = [h.__name__ for h in domain.registry.consumers]
-        close = difflib.get_close_matches(handler, names, n=1)
-        hint = (
-            f"; did you mean {close[0]}?"
-            if close
-            else f" (handlers of `{category}`: " + (", ".join(h.__name__ for h in handlers) or "none") + ")"
+        listening = ", ".join(h.__name__ for h in handlers) or "none"
+        hint = suggestion(
+            handler, [h.__name__ for h in domain.registry.consumers], known=f" (handlers of `{category}`: {listening})"
         )
         raise IncorrectUsageError(f"no event handler `{handler}` listens to `{category}`{hint}")
     return chosen
