@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.exceptions import ObjectNotFoundError
 from core.failures import FAILURES_TABLE
@@ -57,16 +57,8 @@ def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
         category = message.stream_category if message.stream_category in handler.meta_.stream_categories else "$all"
         name = subscription_name(handler, category)
         key = f"{name}:{message.id}"
-        failures = [
-            store.rows(FAILURES_TABLE)[k]
-            for k in store.keys_where(FAILURES_TABLE, "message_id", message.id)
-            if store.rows(FAILURES_TABLE)[k]["handler"] == handler.__name__
-        ]
-        letters = [
-            store.rows(DEAD_LETTERS)[k]
-            for k in store.keys_where(DEAD_LETTERS, "message_id", message.id)
-            if store.rows(DEAD_LETTERS)[k]["handler"] == name
-        ]
+        failures = _rows_for(store, FAILURES_TABLE, message.id, handler.__name__)
+        letters = _rows_for(store, DEAD_LETTERS, message.id, name)
         if letters:
             letter = letters[0]
             outcome = Outcome(
@@ -94,6 +86,12 @@ def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
         _note_replays(domain, handler, message, outcome)
         results.append(outcome)
     return results
+
+
+def _rows_for(store: Any, table: str, message_id: str, handler: str) -> list[dict[str, Any]]:
+    """The documents of ``table`` about one message and one handler (through the message_id index)."""
+    rows = store.rows(table)
+    return [rows[k] for k in store.keys_where(table, "message_id", message_id) if rows[k]["handler"] == handler]
 
 
 def _note_replays(domain: Domain, handler: type, message: Message, outcome: Outcome) -> None:
