@@ -22,10 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backlog_domain import build_domain, fill
-
-from core.engine import Engine
-from core.store import open_store
-from core.tuning import tune_gc
+from workbench.core.engine import Engine
+from workbench.core.store import open_store
+from workbench.core.tuning import tune_gc
 
 
 def run(workdir: Path, n: int) -> float:

@@ -5,8 +5,8 @@ Loadable as a domain file (``workbench --domain benchmarks/backlog_domain.py``).
 
 from __future__ import annotations
 
-from core import Domain, handle
-from core.fields import Identifier, Integer
+from workbench.core import Domain, handle
+from workbench.core.fields import Identifier, Integer
 
 BOOKS = 1000
 

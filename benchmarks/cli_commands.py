@@ -29,14 +29,15 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from backlog_domain import build_domain, fill  # noqa: E402
-
-from core.store import Change, open_store  # noqa: E402
-from core.tuning import tune_gc  # noqa: E402
+from workbench.core.store import Change, open_store  # noqa: E402
+from workbench.core.tuning import tune_gc  # noqa: E402
 
 
 def workbench(env: dict[str, str], *args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cli", *args], env=env, check=True, capture_output=True, cwd=HERE.parent)
+    subprocess.run(
+        [sys.executable, "-m", "workbench", *args], env=env, check=True, capture_output=True, cwd=HERE.parent
+    )
     return time.perf_counter() - start
 
 
@@ -44,7 +45,7 @@ def replay_seconds(env: dict[str, str]) -> tuple[float, float]:
     """(whole command, the replay itself as the command reports it) in seconds."""
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "replay", "order", "--handler", "StockHandler", "--json"],
+        [sys.executable, "-m", "workbench", "replay", "order", "--handler", "StockHandler", "--json"],
         env=env,
         check=True,
         capture_output=True,

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import Domain, handle
-from core.fields import Identifier, Integer, String
-from core.store import open_store
-from core.tuning import tune_gc
+from workbench.core import Domain, handle
+from workbench.core.fields import Identifier, Integer, String
+from workbench.core.store import open_store
+from workbench.core.tuning import tune_gc
 
 
 def build_domain() -> tuple[Domain, type, type]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core._naming import suggestion
-from core.exceptions import IncorrectUsageError
-from core.fields import Dict, List
+from workbench.core._naming import suggestion
+from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.fields import Dict, List
 
 
 def pick(kind: str, name: str, options: dict[str, Any]) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.exceptions import IncorrectUsageError
+from workbench.core.exceptions import IncorrectUsageError
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
@@ -79,7 +79,7 @@ def evaluate(text: str, domain: Any, engine: Any) -> Outcome:
 
 
 def _actual(subject: str, domain: Any, engine: Any) -> Any:
-    from cli._lookup import stored_class as aggregate_class
+    from workbench.cli._lookup import stored_class as aggregate_class
 
     words = subject.split()
     match = _FIELD.match(subject)
@@ -96,7 +96,7 @@ def _actual(subject: str, domain: Any, engine: Any) -> Any:
     if words[0] == "events" and len(words) == 2:
         return sum(1 for _ in domain.event_store.read_all(words[1]))
     if words[0] == "dlq" and len(words) in (1, 2):
-        from core.dead_letters import list_dead_letters
+        from workbench.core.dead_letters import list_dead_letters
 
         return len(list_dead_letters(engine, handler=words[1] if len(words) == 2 else None))
     if words[0] in ("status", "lag") and len(words) == 2:

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-
-from cli.exit_codes import ExitCode
+from workbench.cli.exit_codes import ExitCode
 
 app = typer.Typer(
     name="workbench",
@@ -72,11 +71,11 @@ def _root(
     Globals.store = store
     _configure_logging()
     if ctx.invoked_subcommand is None:
-        from cli import session as sessions
+        from workbench.cli import session as sessions
 
         # Plain `workbench` on a terminal with a domain configured opens the shell.
         if sys.stdin.isatty() and sys.stdout.isatty() and sessions.Settings.resolve(domain, store).domain:
-            from cli.commands.shell_cmd import open_shell
+            from workbench.cli.commands.shell_cmd import open_shell
 
             open_shell(domain, store)
             return
@@ -97,9 +96,9 @@ def invoke(
 
     Exit codes: ``body``'s return (0 or 1), or 2 for a usage or environment error.
     """
-    from cli import session as sessions
-    from cli.output import Output
-    from core.exceptions import ProteanException
+    from workbench.cli import session as sessions
+    from workbench.cli.output import Output
+    from workbench.core.exceptions import ProteanException
 
     output = Output(json_mode=json_mode)
     session = sessions.ACTIVE
@@ -132,7 +131,7 @@ def invoke(
 
 def describe_error(exc: BaseException) -> str:
     """One line naming what is wrong."""
-    from core.exceptions import ValidationError
+    from workbench.core.exceptions import ValidationError
 
     if isinstance(exc, ValidationError):
         problems = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.messages.items())
@@ -173,12 +172,12 @@ def _configure_logging() -> None:
 
 
 def main() -> None:
-    """Run the CLI (console script ``workbench`` and ``python -m cli``)."""
-    from core.tuning import tune_gc
+    """Run the CLI (console script ``workbench`` and ``python -m workbench``)."""
+    from workbench.core.tuning import tune_gc
 
     tune_gc()
     app()
 
 
 # Registers every command on `app` (the modules import only typer at the top).
-import cli.commands  # noqa: E402, F401
+import workbench.cli.commands  # noqa: E402, F401

@@ -71,12 +71,12 @@ class Session:
 
     def load(self, *, write: bool) -> Any:
         """Load the domain (once), opening the store for writing when asked."""
-        from core.bootstrap import bootstrap
+        from workbench.core.bootstrap import bootstrap
 
         if self.domain is not None and (not write or not self.read_only):
             return self.domain
         if not self.settings.domain:
-            from core.exceptions import DomainLoadError
+            from workbench.core.exceptions import DomainLoadError
 
             raise DomainLoadError(
                 "no domain given; pass --domain PATH, set WORKBENCH_DOMAIN, or add [tool.workbench] domain = ... "
@@ -97,7 +97,7 @@ class Session:
     @property
     def engine(self) -> Any:
         """The async engine over the loaded domain."""
-        from core.engine import Engine
+        from workbench.core.engine import Engine
 
         if self._engine is None or self._engine.domain is not self.domain:
             self._engine = Engine(self.domain)

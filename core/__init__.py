@@ -1,9 +1,9 @@
 """The workbench engine: event-driven domain models with Protean's API names.
 
 Domain files written for Protean (``from protean import Domain, handle``) load
-unchanged through :func:`core.loader.load_domain`; plain Python code can import the
+unchanged through :func:`workbench.core.loader.load_domain`; plain Python code can import the
 same names from here. Names are imported on first use, so that importing a small
-module such as :mod:`core.tuning` stays cheap (``workbench --help`` starts fast).
+module such as :mod:`workbench.core.tuning` stays cheap (``workbench --help`` starts fast).
 """
 
 from __future__ import annotations
@@ -12,33 +12,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.aggregate import BaseAggregate
-    from core.context import current_domain
-    from core.domain import Domain
-    from core.event import BaseEvent
-    from core.handler import BaseEventHandler, handle
-    from core.message import Message
-    from core.projection import BaseProjection, BaseProjector, on
-    from core.query import BaseQuery, BaseQueryHandler, read
-    from core.subscriber import BaseSubscriber
-    from core.unit_of_work import UnitOfWork
+    from workbench.core.aggregate import BaseAggregate
+    from workbench.core.context import current_domain
+    from workbench.core.domain import Domain
+    from workbench.core.event import BaseEvent
+    from workbench.core.handler import BaseEventHandler, handle
+    from workbench.core.message import Message
+    from workbench.core.projection import BaseProjection, BaseProjector, on
+    from workbench.core.query import BaseQuery, BaseQueryHandler, read
+    from workbench.core.subscriber import BaseSubscriber
+    from workbench.core.unit_of_work import UnitOfWork
 
 _EXPORTS = {
-    "BaseAggregate": "core.aggregate",
-    "BaseEvent": "core.event",
-    "BaseEventHandler": "core.handler",
-    "Domain": "core.domain",
-    "Message": "core.message",
-    "UnitOfWork": "core.unit_of_work",
-    "current_domain": "core.context",
-    "handle": "core.handler",
-    "on": "core.projection",
-    "read": "core.query",
-    "BaseProjection": "core.projection",
-    "BaseProjector": "core.projection",
-    "BaseQuery": "core.query",
-    "BaseQueryHandler": "core.query",
-    "BaseSubscriber": "core.subscriber",
+    "BaseAggregate": "workbench.core.aggregate",
+    "BaseEvent": "workbench.core.event",
+    "BaseEventHandler": "workbench.core.handler",
+    "Domain": "workbench.core.domain",
+    "Message": "workbench.core.message",
+    "UnitOfWork": "workbench.core.unit_of_work",
+    "current_domain": "workbench.core.context",
+    "handle": "workbench.core.handler",
+    "on": "workbench.core.projection",
+    "read": "workbench.core.query",
+    "BaseProjection": "workbench.core.projection",
+    "BaseProjector": "workbench.core.projection",
+    "BaseQuery": "workbench.core.query",
+    "BaseQueryHandler": "workbench.core.query",
+    "BaseSubscriber": "workbench.core.subscriber",
 }
 
 __all__ = [
@@ -63,7 +63,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'core' has no attribute {name!r}")
+        raise AttributeError(f"module 'workbench.core' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
-
-from core.exceptions import IncorrectUsageError, ValidationError
-from core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
+from workbench.core.exceptions import IncorrectUsageError, ValidationError
+from workbench.core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 _CODEC_TYPES = (Date, DateTime, List)
 _MUTABLE_TYPES = (List, Dict)
@@ -199,7 +198,7 @@ class ImmutableModel(BaseModel):
 
     def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
         if "meta_" not in type(self).__dict__:
-            from core.exceptions import ConfigurationError
+            from workbench.core.exceptions import ConfigurationError
 
             raise ConfigurationError(f"`{type(self).__name__}` should be registered with a domain")
         self._set_fields(template, kwargs)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import types
 
-import core
-from core import context, exceptions, fields, handler
-from core.aggregate import BaseAggregate
-from core.domain import Domain
-from core.event import BaseEvent
-from core.handler import BaseEventHandler
-from core.unit_of_work import UnitOfWork
+from workbench.core import context, exceptions, fields, handler
+from workbench.core.aggregate import BaseAggregate
+from workbench.core.domain import Domain
+from workbench.core.event import BaseEvent
+from workbench.core.handler import BaseEventHandler
+from workbench.core.unit_of_work import UnitOfWork
+
+from workbench import core
 
 
 def _module(name: str, **attrs: object) -> types.ModuleType:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from core._model import ElementMeta, collect_fields, derive_class
-from core._naming import underscore
-from core.aggregate import BaseAggregate
-from core.event import BaseEvent
-from core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
-from core.fields import Auto
-from core.handler import ANY, BaseEventHandler, handler_methods
-from core.subscription_config import resolve as resolve_subscription
+from workbench.core._model import ElementMeta, collect_fields, derive_class
+from workbench.core._naming import underscore
+from workbench.core.aggregate import BaseAggregate
+from workbench.core.event import BaseEvent
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
+from workbench.core.fields import Auto
+from workbench.core.handler import ANY, BaseEventHandler, handler_methods
+from workbench.core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 AGGREGATE_OPTIONS = frozenset(
     {

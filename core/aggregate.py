@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core._model import BaseModel
-from core.event import BaseEvent, build_record
-from core.exceptions import ConfigurationError, IncorrectUsageError
-from core.message import Message
+from workbench.core._model import BaseModel
+from workbench.core.event import BaseEvent, build_record
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.message import Message
 
 
 class BaseAggregate(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.domain import Domain
-from core.loader import load_domain
-from core.store import Store, open_store
+from workbench.core.domain import Domain
+from workbench.core.loader import load_domain
+from workbench.core.store import Store, open_store
 
 DEFAULT_STORE = ".workbench"
 
@@ -28,7 +28,7 @@ def bootstrap(
     """Load ``domain_spec`` and bind it to a store.
 
     Args:
-        domain_spec: a domain file or module (see :func:`core.loader.load_domain`).
+        domain_spec: a domain file or module (see :func:`workbench.core.loader.load_domain`).
         store: an already open store (tests pass an in-memory one); wins over the rest.
         store_location: the store folder (default: :func:`store_path`).
         read_only: open the store without taking the writer lock.

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from core.exceptions import IncorrectUsageError
+from workbench.core.exceptions import IncorrectUsageError
 
 if TYPE_CHECKING:
-    from core.domain import Domain
-    from core.message import Message
+    from workbench.core.domain import Domain
+    from workbench.core.message import Message
 
 _domain_stack: ContextVar[tuple[Domain, ...]] = ContextVar("workbench_domains", default=())
 _message: ContextVar[Message | None] = ContextVar("workbench_message", default=None)

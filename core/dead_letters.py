@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.exceptions import ObjectNotFoundError
-from core.store import Change
-from core.subscription import DEAD_LETTERS, Tally
+from workbench.core.exceptions import ObjectNotFoundError
+from workbench.core.store import Change
+from workbench.core.subscription import DEAD_LETTERS, Tally
 
 if TYPE_CHECKING:
-    from core.engine import Engine
+    from workbench.core.engine import Engine
 
 
 @dataclass

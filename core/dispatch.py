@@ -13,13 +13,13 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from core.context import handler_context
-from core.exceptions import HandlerError
-from core.failures import HandlerFailure, record_failure
+from workbench.core.context import handler_context
+from workbench.core.exceptions import HandlerError
+from workbench.core.failures import HandlerFailure, record_failure
 
 if TYPE_CHECKING:
-    from core.domain import Domain
-    from core.message import Message
+    from workbench.core.domain import Domain
+    from workbench.core.message import Message
 
 log = logging.getLogger("workbench.dispatch")
 

@@ -14,19 +14,19 @@ from pathlib import Path
 from random import getrandbits
 from typing import Any, TypeVar
 
-from core import _registry
-from core._model import copy_json
-from core._naming import camel_case_name, normalized_name
-from core.aggregate import BaseAggregate
-from core.context import domain_context, is_replaying
-from core.dispatch import SyncDispatcher
-from core.event import BaseEvent
-from core.event_store import EventStore
-from core.exceptions import DeserializationError, IncorrectUsageError
-from core.handler import BaseEventHandler
-from core.message import Message, stream_category
-from core.repository import Repository
-from core.store import Store, open_store
+from workbench.core import _registry
+from workbench.core._model import copy_json
+from workbench.core._naming import camel_case_name, normalized_name
+from workbench.core.aggregate import BaseAggregate
+from workbench.core.context import domain_context, is_replaying
+from workbench.core.dispatch import SyncDispatcher
+from workbench.core.event import BaseEvent
+from workbench.core.event_store import EventStore
+from workbench.core.exceptions import DeserializationError, IncorrectUsageError
+from workbench.core.handler import BaseEventHandler
+from workbench.core.message import Message, stream_category
+from workbench.core.repository import Repository
+from workbench.core.store import Store, open_store
 
 T = TypeVar("T", bound=type)
 
@@ -194,43 +194,43 @@ class Domain:
 
     def projection(self, _cls: T | None = None, **options: Any) -> Any:
         """Register a projection (a read model): ``@domain.projection``."""
-        from core.projection import register_projection
+        from workbench.core.projection import register_projection
 
         return self._decorator(register_projection, self.registry.projections, _cls, options)
 
     def projector(self, _cls: T | None = None, **options: Any) -> Any:
         """Register a projector: ``@domain.projector(projector_for=Summary, aggregates=[Order])``."""
-        from core.projection import register_projector
+        from workbench.core.projection import register_projector
 
         return self._decorator(register_projector, self.registry.projectors, _cls, options)
 
     def subscriber(self, _cls: T | None = None, **options: Any) -> Any:
         """Register a subscriber to a broker stream: ``@domain.subscriber(stream="payments-gateway")``."""
-        from core.subscriber import register_subscriber
+        from workbench.core.subscriber import register_subscriber
 
         return self._decorator(register_subscriber, self.registry.subscribers, _cls, options)
 
     def query(self, _cls: T | None = None, **options: Any) -> Any:
         """Register a query: ``@domain.query(part_of=Summary)``."""
-        from core.query import register_query
+        from workbench.core.query import register_query
 
         return self._decorator(register_query, self.registry.queries, _cls, options)
 
     def query_handler(self, _cls: T | None = None, **options: Any) -> Any:
         """Register a query handler: ``@domain.query_handler(part_of=Summary)`` with ``@read`` methods."""
-        from core.query import register_query_handler
+        from workbench.core.query import register_query_handler
 
         return self._decorator(register_query_handler, self.registry.query_handlers, _cls, options)
 
     def dispatch(self, query: Any) -> Any:
         """Run a query through its query handler and return the result."""
-        from core.query import dispatch
+        from workbench.core.query import dispatch
 
         return dispatch(self, query)
 
     def publish(self, stream: str, payload: dict[str, Any]) -> Message:
         """Put a raw dict message on a broker stream for its subscribers."""
-        from core.subscriber import publish
+        from workbench.core.subscriber import publish
 
         return publish(self, stream, payload)
 
@@ -253,8 +253,8 @@ class Domain:
         for handler in self.registry.event_handlers.values():
             _registry.wire_handler(self, handler)
         if self.registry.projectors or self.registry.queries or self.registry.query_handlers:
-            from core.projection import wire_projector
-            from core.query import wire_queries
+            from workbench.core.projection import wire_projector
+            from workbench.core.query import wire_queries
 
             for projector in self.registry.projectors.values():
                 wire_projector(self, projector)

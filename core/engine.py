@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.subscription import CURSORS, DEAD_LETTERS, Subscription, Tally
-from core.subscription_config import resolve
+from workbench.core.subscription import CURSORS, DEAD_LETTERS, Subscription, Tally
+from workbench.core.subscription_config import resolve
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 
 @dataclass

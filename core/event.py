@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core._model import ImmutableModel
-from core.context import current_message
-from core.message import Message, Namespace, checksum
+from workbench.core._model import ImmutableModel
+from workbench.core.context import current_message
+from workbench.core.message import Message, Namespace, checksum
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 
 class BaseEvent(ImmutableModel):

@@ -13,18 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from core.event import BaseEvent, build_record
-from core.exceptions import IncorrectUsageError
-from core.message import Message, stream_category
+from workbench.core.event import BaseEvent, build_record
+from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.message import Message, stream_category
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 ALL = "$all"
 
 
 class EventStore:
-    """The domain's event log, backed by its :class:`~core.store.Store`."""
+    """The domain's event log, backed by its :class:`~workbench.core.store.Store`."""
 
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
@@ -119,11 +119,11 @@ class EventStore:
                 when neither this nor ``stream`` is given.
             stream: the full stream name instead of ``aggregate_id``.
             expected_version: the stream's current last position; a mismatch raises
-                :class:`~core.exceptions.ExpectedVersionError`.
+                :class:`~workbench.core.exceptions.ExpectedVersionError`.
             origin_stream: record the event as caused from this stream (for ``source_stream``).
             correlation_id: join an existing correlation instead of starting one.
         """
-        from core.unit_of_work import UnitOfWork
+        from workbench.core.unit_of_work import UnitOfWork
 
         meta = type(event).meta_
         category = meta.stream_category or ""

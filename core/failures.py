@@ -6,11 +6,11 @@ import traceback
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.store import Change
+from workbench.core.store import Change
 
 if TYPE_CHECKING:
-    from core.domain import Domain
-    from core.message import Message
+    from workbench.core.domain import Domain
+    from workbench.core.message import Message
 
 FAILURES_TABLE = "failures"
 

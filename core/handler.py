@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from core import unit_of_work
-from core._model import ElementMeta
-from core.exceptions import IncorrectUsageError
+from workbench.core import unit_of_work
+from workbench.core._model import ElementMeta
+from workbench.core.exceptions import IncorrectUsageError
 
 if TYPE_CHECKING:
-    from core.message import Message
+    from workbench.core.message import Message
 
 ANY = "$any"
 log = logging.getLogger("workbench.handlers")

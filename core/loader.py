@@ -9,10 +9,10 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from core import _protean_alias
-from core.domain import Domain, loading_domain_file
-from core.exceptions import DomainLoadError, ProteanException
-from core.store import Store
+from workbench.core import _protean_alias
+from workbench.core.domain import Domain, loading_domain_file
+from workbench.core.exceptions import DomainLoadError, ProteanException
+from workbench.core.store import Store
 
 
 def load_domain(spec: str, *, store: Store | None = None) -> Domain:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core._registry import AGGREGATE_OPTIONS, HANDLER_OPTIONS, method_map, register_aggregate, resolve_part_of
-from core.aggregate import BaseAggregate
-from core.exceptions import ConfigurationError, IncorrectUsageError
-from core.handler import BaseEventHandler, handle
-from core.subscription_config import resolve as resolve_subscription
+from workbench.core._registry import AGGREGATE_OPTIONS, HANDLER_OPTIONS, method_map, register_aggregate, resolve_part_of
+from workbench.core.aggregate import BaseAggregate
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.handler import BaseEventHandler, handle
+from workbench.core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 # Protean's projector decorator is `on`; it is `handle` under another name.
 on = handle
@@ -53,8 +53,8 @@ def register_projection(domain: Domain, cls: type, given: dict[str, Any]) -> typ
 
 def register_projector(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseProjector]:
     """Derive and describe a projector (its categories and methods are checked at ``init``)."""
-    from core._model import ElementMeta, derive_class
-    from core._registry import _options
+    from workbench.core._model import ElementMeta, derive_class
+    from workbench.core._registry import _options
 
     opts = _options(cls, given, PROJECTOR_OPTIONS, "projector")
     if not opts.get("projector_for"):

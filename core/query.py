@@ -6,12 +6,12 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
-from core.exceptions import ConfigurationError, IncorrectUsageError
-from core.handler import handler_methods
+from workbench.core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.handler import handler_methods
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 
 def read(target_cls: Any) -> Callable[[Any], Any]:

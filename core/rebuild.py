@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core._naming import suggestion
-from core.dispatch import call_handle_error
-from core.exceptions import IncorrectUsageError
-from core.message import Message
-from core.store import Change
-from core.subscription import Tally
+from workbench.core._naming import suggestion
+from workbench.core.dispatch import call_handle_error
+from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.message import Message
+from workbench.core.store import Change
+from workbench.core.subscription import Tally
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 
 @dataclass
@@ -71,7 +71,7 @@ def rebuild(
 def _rebuild_one(
     domain: Domain, projection: Any, dry_run: bool, progress: Callable[[int, int], None] | None
 ) -> RebuildReport:
-    from core.engine import Engine
+    from workbench.core.engine import Engine
 
     projectors = [p for p in domain.registry.projectors.values() if p.meta_.part_of is projection]
     table = projection.meta_.options["table"]  # type: ignore[attr-defined]
@@ -133,8 +133,8 @@ def _rebuild_one(
 
 def status(domain: Domain) -> list[dict[str, Any]]:
     """Per projection: projectors, rows, lag behind the event log and when it was last updated."""
-    from core.engine import Engine
-    from core.subscription import CURSORS
+    from workbench.core.engine import Engine
+    from workbench.core.subscription import CURSORS
 
     rows = []
     engine = Engine(domain)

@@ -18,18 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core._naming import suggestion
-from core.engine import Engine
-from core.exceptions import IncorrectUsageError
-from core.message import Message
-from core.store import Change
-from core.subscription import Tally
+from workbench.core._naming import suggestion
+from workbench.core.engine import Engine
+from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.message import Message
+from workbench.core.store import Change
+from workbench.core.subscription import Tally
 
 REPLAYS = "replays"
 
 if TYPE_CHECKING:
-    from core.domain import Domain
-    from core.store import Store
+    from workbench.core.domain import Domain
+    from workbench.core.store import Store
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from core import unit_of_work
-from core.exceptions import IncorrectUsageError, ObjectNotFoundError, TooManyObjectsError
-from core.fields import FieldInvalid
+from workbench.core import unit_of_work
+from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError, TooManyObjectsError
+from workbench.core.fields import FieldInvalid
 
 if TYPE_CHECKING:
-    from core.aggregate import BaseAggregate
-    from core.domain import Domain
+    from workbench.core.aggregate import BaseAggregate
+    from workbench.core.domain import Domain
 
 A = TypeVar("A", bound="BaseAggregate")
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from core._model import ElementMeta, derive_class
-from core.context import current_message
-from core.exceptions import ConfigurationError, IncorrectUsageError
-from core.message import Message, checksum
-from core.subscription_config import resolve as resolve_subscription
+from workbench.core._model import ElementMeta, derive_class
+from workbench.core.context import current_message
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.message import Message, checksum
+from workbench.core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 BROKER = "$broker"
 SUBSCRIBER_OPTIONS = frozenset(
@@ -70,7 +70,7 @@ def register_subscriber(domain: Domain, cls: type, given: dict[str, Any]) -> typ
 
 def publish(domain: Domain, stream: str, payload: dict[str, Any]) -> Message:
     """Put a raw message on a broker stream; subscribers receive it like an event."""
-    from core.unit_of_work import UnitOfWork
+    from workbench.core.unit_of_work import UnitOfWork
 
     if not isinstance(payload, dict):
         raise IncorrectUsageError(f"a broker message must be a JSON object, not {type(payload).__name__}")

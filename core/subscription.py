@@ -13,7 +13,7 @@ Tables (documents keyed by ``id``):
 
 * ``cursors``: ``{id: handler, category, position, updated_at, last_error}``;
 * ``pending``: stream-type messages waiting for another attempt;
-* ``dead_letters``: messages that used up their attempts (see :mod:`core.dead_letters`);
+* ``dead_letters``: messages that used up their attempts (see :mod:`workbench.core.dead_letters`);
 * ``parked``: messages held behind a dead letter of their stream (``dlq_ordering="sequenced"``).
 """
 
@@ -25,16 +25,16 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.context import handler_context
-from core.dispatch import call_handle_error
-from core.failures import failure_change, make_failure
-from core.message import Message
-from core.store import Change
-from core.subscription_config import EVENT_STORE, SubscriptionConfig
-from core.unit_of_work import UnitOfWork
+from workbench.core.context import handler_context
+from workbench.core.dispatch import call_handle_error
+from workbench.core.failures import failure_change, make_failure
+from workbench.core.message import Message
+from workbench.core.store import Change
+from workbench.core.subscription_config import EVENT_STORE, SubscriptionConfig
+from workbench.core.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 CURSORS = "cursors"
 PENDING = "pending"

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.exceptions import ConfigurationError
+from workbench.core.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 STREAM = "stream"
 EVENT_STORE = "event_store"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.exceptions import ObjectNotFoundError
-from core.failures import FAILURES_TABLE
-from core.message import Message
-from core.subscription import CURSORS, DEAD_LETTERS, PARKED, PENDING, RESOLVED
+from workbench.core.exceptions import ObjectNotFoundError
+from workbench.core.failures import FAILURES_TABLE
+from workbench.core.message import Message
+from workbench.core.subscription import CURSORS, DEAD_LETTERS, PARKED, PENDING, RESOLVED
 
 if TYPE_CHECKING:
-    from core.domain import Domain
+    from workbench.core.domain import Domain
 
 
 @dataclass
@@ -49,7 +49,7 @@ def outcomes_for(domain: Domain, message: Message) -> list[Outcome]:
     """The outcome of every handler that should have received ``message``."""
     store = domain.store
     results = []
-    from core.subscription import subscription_name
+    from workbench.core.subscription import subscription_name
 
     for handler in domain.handlers_for(message):
         if not handler.methods_for(message.type):
@@ -95,7 +95,7 @@ def _rows_for(store: Any, table: str, message_id: str, handler: str) -> list[dic
 
 
 def _note_replays(domain: Domain, handler: type, message: Message, outcome: Outcome) -> None:
-    from core.replay import replays_covering
+    from workbench.core.replay import replays_covering
 
     runs = replays_covering(domain, handler.__name__, message)
     if not runs:

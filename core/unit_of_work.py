@@ -5,14 +5,14 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
-from core.context import active_domain
-from core.exceptions import IncorrectUsageError, TransactionError, ValidationError
-from core.message import Message
-from core.store import Change
+from workbench.core.context import active_domain
+from workbench.core.exceptions import IncorrectUsageError, TransactionError, ValidationError
+from workbench.core.message import Message
+from workbench.core.store import Change
 
 if TYPE_CHECKING:
-    from core.aggregate import BaseAggregate
-    from core.domain import Domain
+    from workbench.core.aggregate import BaseAggregate
+    from workbench.core.domain import Domain
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("workbench_uow", default=None)
 

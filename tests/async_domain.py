@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import Domain, current_domain, handle
-from core.fields import Identifier, Integer
-from core.store import open_store
+from workbench.core import Domain, current_domain, handle
+from workbench.core.fields import Identifier, Integer
+from workbench.core.store import open_store
 
 
 def payments_domain(*, store=None, subscription: dict[str, Any] | None = None, server: dict | None = None):

@@ -4,11 +4,10 @@ import itertools
 from pathlib import Path
 
 import pytest
-
-from core import Domain, handle
-from core.fields import Identifier, Integer, String
-from core.loader import load_domain
-from core.store import open_store
+from workbench.core import Domain, handle
+from workbench.core.fields import Identifier, Integer, String
+from workbench.core.loader import load_domain
+from workbench.core.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "samples" / "shop" / "domain.py"

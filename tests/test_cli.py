@@ -8,8 +8,7 @@ import sys
 
 from conftest import ROOT, SHOP
 from typer.testing import CliRunner
-
-from cli.main import app
+from workbench.cli.main import app
 
 runner = CliRunner()
 
@@ -47,7 +46,7 @@ def test_broken_domain_without_and_with_debug(tmp_path):
 def test_console_script_runs_as_a_module(tmp_path):
     env = {**os.environ, "WORKBENCH_DOMAIN": str(SHOP), "WORKBENCH_STORE": str(tmp_path / "s")}
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "info"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "workbench", "info"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert "Order" in result.stdout

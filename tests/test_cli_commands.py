@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SHOP
 from typer.testing import CliRunner
-
-from cli.main import app
+from workbench.cli.main import app
 
 PAYMENTS = ROOT / "samples" / "payments" / "domain.py"
 runner = CliRunner()
@@ -242,7 +241,7 @@ def test_a_locked_store_is_one_clear_line(tmp_path):
             textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from core.store import open_store
+        from workbench.core.store import open_store
         s = open_store({str(store)!r})
         print("locked", flush=True)
         time.sleep(30)
@@ -296,7 +295,7 @@ def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):
         payments("raise", "PaymentReceived", "account=acme", f"amount={amount}")
     env = {**os.environ, **payments.env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "run"],
+        [sys.executable, "-m", "workbench", "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from core import Domain, current_domain, handle, on, read
-from core.dead_letters import list_dead_letters
-from core.engine import Engine
-from core.exceptions import ConfigurationError, HandlerError, IncorrectUsageError
-from core.fields import Identifier, Integer, String
-from core.rebuild import rebuild, status
-from core.store import open_store
+from workbench.core import Domain, current_domain, handle, on, read
+from workbench.core.dead_letters import list_dead_letters
+from workbench.core.engine import Engine
+from workbench.core.exceptions import ConfigurationError, HandlerError, IncorrectUsageError
+from workbench.core.fields import Identifier, Integer, String
+from workbench.core.rebuild import rebuild, status
+from workbench.core.store import open_store
 
 
 def shop(processing="sync", store=None):
@@ -244,7 +243,7 @@ def test_projector_for_an_unknown_projection():
 
 
 def test_protean_projector_files_load(tmp_path):
-    from core.loader import load_domain
+    from workbench.core.loader import load_domain
 
     path = tmp_path / "readside.py"
     path.write_text(

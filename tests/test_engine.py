@@ -7,15 +7,14 @@ import time
 
 import pytest
 from async_domain import ledger, pay, payments_domain
-
-from core import dead_letters as dlq
-from core.context import message_context
-from core.engine import Engine
-from core.exceptions import ConfigurationError, ObjectNotFoundError
-from core.failures import list_failures
-from core.message import Message
-from core.store import open_store
-from core.subscription_config import PROFILES, resolve
+from workbench.core import dead_letters as dlq
+from workbench.core.context import message_context
+from workbench.core.engine import Engine
+from workbench.core.exceptions import ConfigurationError, ObjectNotFoundError
+from workbench.core.failures import list_failures
+from workbench.core.message import Message
+from workbench.core.store import open_store
+from workbench.core.subscription_config import PROFILES, resolve
 
 
 def test_async_save_returns_and_the_engine_delivers_later():

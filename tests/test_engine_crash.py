@@ -11,8 +11,7 @@ import time
 
 from async_domain import pay, payments_domain
 from conftest import ROOT
-
-from core.store import open_store
+from workbench.core.store import open_store
 
 ENGINE = textwrap.dedent(
     """
@@ -20,8 +19,8 @@ ENGINE = textwrap.dedent(
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
     from async_domain import payments_domain
-    from core.engine import Engine
-    from core.store import open_store
+    from workbench.core.engine import Engine
+    from workbench.core.store import open_store
     domain = payments_domain(store=open_store({path!r}))
     domain.store.persistence.compact_min_bytes = 50_000  # compact often, so kills hit it too
     print("started", flush=True)

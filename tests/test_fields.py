@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from core import Domain
-from core.exceptions import ValidationError
-from core.fields import Boolean, Date, DateTime, Dict, Float, Identifier, Integer, List, String, Text
+from workbench.core import Domain
+from workbench.core.exceptions import ValidationError
+from workbench.core.fields import Boolean, Date, DateTime, Dict, Float, Identifier, Integer, List, String, Text
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from core.exceptions import DomainLoadError
-from core.loader import load_domain
-from core.store import open_store
+from workbench.core.exceptions import DomainLoadError
+from workbench.core.loader import load_domain
+from workbench.core.store import open_store
 
 
 def write(tmp_path, name, text):

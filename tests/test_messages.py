@@ -6,12 +6,11 @@ import datetime as dt
 
 import pytest
 from conftest import build_shop
-
-from core import Domain, handle
-from core.exceptions import ExpectedVersionError, HandlerError
-from core.fields import Identifier
-from core.message import checksum
-from core.store import open_store
+from workbench.core import Domain, handle
+from workbench.core.exceptions import ExpectedVersionError, HandlerError
+from workbench.core.fields import Identifier
+from workbench.core.message import checksum
+from workbench.core.store import open_store
 
 
 def test_stored_message_fields(store_dir):

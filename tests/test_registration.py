@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from core import Domain, handle
-from core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
-from core.fields import Identifier, Integer
+from workbench.core import Domain, handle
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
+from workbench.core.fields import Identifier, Integer
 
 
 def base_domain():
@@ -169,7 +168,7 @@ def test_event_sourced_aggregates_are_refused_clearly():
 
 
 def test_unregistered_event_cannot_be_instantiated():
-    from core.event import BaseEvent
+    from workbench.core.event import BaseEvent
 
     class Loose(BaseEvent):
         pass

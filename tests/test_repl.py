@@ -11,11 +11,10 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from typer.main import get_command
-
-from cli import session as sessions
-from cli.main import app
-from cli.repl.completion import StoreIndex, command_tree, suggestions
-from cli.repl.shell import Shell
+from workbench.cli import session as sessions
+from workbench.cli.main import app
+from workbench.cli.repl.completion import StoreIndex, command_tree, suggestions
+from workbench.cli.repl.shell import Shell
 
 PAYMENTS = ROOT / "samples" / "payments" / "domain.py"
 TREE = command_tree(get_command(app))
@@ -139,7 +138,7 @@ def test_a_session_runs_the_cli_commands_and_python(tmp_path, capsys):
     assert "Inventory saved" in out and "\n3\n" in out
     assert "Domain.OrderShipped.v1" in out
     # the store was closed and unlocked: another writer gets in at once
-    from core.store import open_store
+    from workbench.core.store import open_store
 
     with open_store(store, lock_timeout=0) as again:
         assert again.event_count() == 1
@@ -227,7 +226,7 @@ def test_real_terminal_session(tmp_path):
         "PROMPT_TOOLKIT_NO_CPR": "1",
     }
     child = pexpect.spawn(
-        sys.executable, ["-m", "cli"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
+        sys.executable, ["-m", "workbench"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
     )
     try:
         child.expect("workbench>")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
-from core import Domain, current_domain, handle
-from core.dead_letters import list_dead_letters
-from core.engine import Engine
-from core.exceptions import IncorrectUsageError
-from core.failures import list_failures
-from core.fields import Identifier, Integer
-from core.replay import replay
-from core.store import open_store
+from workbench.core import Domain, current_domain, handle
+from workbench.core.dead_letters import list_dead_letters
+from workbench.core.engine import Engine
+from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.failures import list_failures
+from workbench.core.fields import Identifier, Integer
+from workbench.core.replay import replay
+from workbench.core.store import open_store
 
 
 def mail_domain():
@@ -127,7 +126,7 @@ def test_dry_run_commits_nothing_and_reports_changes():
 
 
 def test_traces_say_what_replays_did():
-    from core.trace import causation_tree
+    from workbench.core.trace import causation_tree
 
     domain = mail_domain()
     place(domain, 1)

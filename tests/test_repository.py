@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from core import Domain, UnitOfWork
-from core.exceptions import (
+from workbench.core import Domain, UnitOfWork
+from workbench.core.exceptions import (
     ExpectedVersionError,
     IncorrectUsageError,
     ObjectNotFoundError,
     TooManyObjectsError,
     ValidationError,
 )
-from core.fields import Identifier, Integer, String
-from core.store import open_store
+from workbench.core.fields import Identifier, Integer, String
+from workbench.core.store import open_store
 
 
 def inventory_domain(store=None):
@@ -134,7 +133,7 @@ def test_unique_fields_are_enforced():
 
 def test_loaded_aggregates_do_not_alias_the_store():
     domain = Domain(name="Alias")
-    from core.fields import List
+    from workbench.core.fields import List
 
     @domain.aggregate
     class Cart:

@@ -17,7 +17,7 @@ def run_script(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subproc
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_") and k != "COLUMNS"}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "workbench", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
     )
 
 

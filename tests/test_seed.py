@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 from conftest import ROOT, SEED
-
-from core.loader import load_domain
-from core.store import open_store
+from workbench.core.loader import load_domain
+from workbench.core.store import open_store
 
 
 def test_seed_loads_unchanged_and_its_import_effects_stay_out_of_the_store(shop, store_dir):
@@ -56,8 +55,8 @@ def test_loading_twice_never_writes_module_effects_twice(store_dir):
 def test_seed_with_core_imports_runs_under_plain_python(tmp_path):
     source = (
         SEED.read_text()
-        .replace("from protean import", "from core import")
-        .replace("from protean.fields import", "from core.fields import")
+        .replace("from protean import", "from workbench.core import")
+        .replace("from protean.fields import", "from workbench.core.fields import")
     )
     script = tmp_path / "seed.py"
     script.write_text(source)
@@ -72,8 +71,8 @@ def test_seed_with_core_imports_runs_under_plain_python(tmp_path):
 def test_plain_domain_uses_the_store_named_by_the_environment(tmp_path):
     source = (
         SEED.read_text()
-        .replace("from protean import", "from core import")
-        .replace("from protean.fields import", "from core.fields import")
+        .replace("from protean import", "from workbench.core import")
+        .replace("from protean.fields import", "from workbench.core.fields import")
     )
     script = tmp_path / "seed.py"
     script.write_text(source)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from core.exceptions import ExpectedVersionError
-from core.store import Change, JsonFilePersistence, MemoryPersistence, Store
+from workbench.core.exceptions import ExpectedVersionError
+from workbench.core.store import Change, JsonFilePersistence, MemoryPersistence, Store
 
 
 @pytest.fixture(params=["memory", "json_file"])

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, build_shop
-
-from core.exceptions import StoreCorruptError, StoreFormatError, StoreLockedError
-from core.store import Change, open_store
+from workbench.core.exceptions import StoreCorruptError, StoreFormatError, StoreLockedError
+from workbench.core.store import Change, open_store
 
 
 def fill(path: Path, n: int = 5) -> None:
@@ -112,7 +111,7 @@ def test_damaged_snapshot_is_refused_and_left_untouched(store_dir):
 
 def test_crash_between_snapshot_and_journal_switch_loses_and_repeats_nothing(store_dir, monkeypatch):
     fill(store_dir, 4)
-    from core.store import json_file
+    from workbench.core.store import json_file
 
     real = json_file._write_atomically
 
@@ -159,7 +158,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {root!r})
-    from core.store import open_store, Change
+    from workbench.core.store import open_store, Change
     store = open_store({path!r})
     store.commit([Change("t", "id", "holder", {{"id": "holder"}})])
     print("locked", flush=True)
@@ -208,8 +207,8 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
     from conftest import build_shop
-    from core.store import open_store
-    from core.store import json_file
+    from workbench.core.store import open_store
+    from workbench.core.store import json_file
     domain = build_shop(store=open_store({path!r}))
     domain.store.persistence.compact_min_bytes = 20_000  # compact often, so kills hit it too
     Order, Inventory = domain.registry.aggregates.values()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-
-from core import Domain, current_domain, handle
-from core.exceptions import HandlerError
-from core.failures import list_failures
-from core.fields import Identifier, Integer
-from core.loader import load_domain
-from core.store import open_store
+from workbench.core import Domain, current_domain, handle
+from workbench.core.exceptions import HandlerError
+from workbench.core.failures import list_failures
+from workbench.core.fields import Identifier, Integer
+from workbench.core.loader import load_domain
+from workbench.core.store import open_store
 
 
 def flow_domain(store=None):

@@ -1,6 +1,6 @@
-"""Command groups; importing this package registers them on :data:`cli.main.app`."""
+"""Command groups; importing this package registers them on :data:`workbench.cli.main.app`."""
 
-from cli.commands import (  # noqa: F401
+from workbench.cli.commands import (  # noqa: F401
     aggregates,
     consumers,
     dead_letters,

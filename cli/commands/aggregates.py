@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
+from workbench.cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 
 def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
     """Save ``aggregate`` (processing its events) and print it with what the handlers did."""
-    from cli.commands.raising import report_messages
-    from core.exceptions import HandlerError
+    from workbench.cli.commands.raising import report_messages
+    from workbench.core.exceptions import HandlerError
 
     before = domain.store.event_count()
     failures: list[Any] = []
@@ -36,7 +35,7 @@ def new(
     """Create an aggregate from field=value pairs and save it."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import aggregate_class, assignments
+        from workbench.cli._lookup import aggregate_class, assignments
 
         cls = aggregate_class(loaded, aggregate)
         with loaded.domain_context():
@@ -61,8 +60,8 @@ def call(
     """Load an aggregate, call one of its methods, and save it (raising its events)."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
-        from core.exceptions import IncorrectUsageError
+        from workbench.cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
+        from workbench.core.exceptions import IncorrectUsageError
 
         cls = aggregate_class(loaded, aggregate)
         instance = find_aggregate(loaded, cls, identifier)
@@ -81,7 +80,7 @@ def call(
 
 def find_aggregate(domain: Any, cls: Any, identifier: str) -> Any:
     """The aggregate with this id or unique id prefix."""
-    from core.exceptions import IncorrectUsageError, ObjectNotFoundError
+    from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
 
     repo = domain.repository_for(cls)
     if domain.store.get(repo.table, identifier) is not None:
@@ -106,8 +105,8 @@ def show(
     """List the aggregates (or projection rows) of a kind, or show one."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import stored_class as aggregate_class
-        from cli.render import table
+        from workbench.cli._lookup import stored_class as aggregate_class
+        from workbench.cli.render import table
 
         cls = aggregate_class(loaded, aggregate)
         if identifier is not None:

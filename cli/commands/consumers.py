@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 projection_app = typer.Typer(help="Projections (read models): rebuild and status.", no_args_is_help=True)
 app.add_typer(projection_app, name="projection")
@@ -25,9 +24,9 @@ def rebuild(
     """Rebuild projections from the event log into a fresh table, swapped in when done."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._progress import progress_bar
-        from cli.render import short_json, table
-        from core.rebuild import rebuild as run_rebuild
+        from workbench.cli._progress import progress_bar
+        from workbench.cli.render import short_json, table
+        from workbench.core.rebuild import rebuild as run_rebuild
 
         with loaded.domain_context(), progress_bar(out, "rebuilding") as update:
             reports = run_rebuild(loaded, name, dry_run=dry_run, progress=update)
@@ -92,8 +91,8 @@ def status(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = 
     """Per projection: projectors, rows, lag and last update."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.render import table
-        from core.rebuild import status as projection_status
+        from workbench.cli.render import table
+        from workbench.core.rebuild import status as projection_status
 
         rows = projection_status(loaded)
         if out.json_mode:
@@ -126,8 +125,8 @@ def publish(
     """Publish raw JSON messages to a broker stream for its subscribers."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.commands.raising import report_messages
-        from core.exceptions import HandlerError, IncorrectUsageError
+        from workbench.cli.commands.raising import report_messages
+        from workbench.core.exceptions import HandlerError, IncorrectUsageError
 
         texts: list[tuple[str, str]] = []
         if message is not None:
@@ -171,8 +170,8 @@ def query(
     """Run a query through its query handler and print the result."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import assignments, pick
-        from cli.render import table
+        from workbench.cli._lookup import assignments, pick
+        from workbench.cli.render import table
 
         cls = pick("query", name, loaded.registry.queries)
         with loaded.domain_context():

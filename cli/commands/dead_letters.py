@@ -6,8 +6,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
 
 HandlerOpt = Annotated[str | None, typer.Option("--handler", help="Only this handler's dead letters.")]
 CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this category's dead letters.")]
@@ -20,7 +19,7 @@ def _confirm(out: Any, question: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        from core.exceptions import IncorrectUsageError
+        from workbench.core.exceptions import IncorrectUsageError
 
         raise IncorrectUsageError(f"{question} needs confirmation: pass -y when not on a terminal")
     return typer.confirm(question, default=False, err=True)
@@ -30,7 +29,7 @@ def _confirm_bulk(
     session: Any, out: Any, verb: str, handler: str | None, category: str | None, limit: int | None, yes: bool
 ) -> bool:
     """Confirm a bulk operation on the matching dead letters (nothing to confirm when none match)."""
-    from core import dead_letters
+    from workbench.core import dead_letters
 
     count = len(dead_letters.list_dead_letters(session.engine, handler=handler, category=category))
     if count and not _confirm(out, f"{verb} {min(count, limit or count)} dead letter(s)?", yes):
@@ -51,8 +50,8 @@ def list_(
     """Dead letters grouped by handler and error type, then the entries."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.render import table
-        from core import dead_letters
+        from workbench.cli.render import table
+        from workbench.core import dead_letters
 
         entries = dead_letters.list_dead_letters(session.engine, handler=handler, category=category)
         groups: dict[tuple[str, str], int] = {}
@@ -109,7 +108,7 @@ def inspect(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None,
     def body(session: Any, loaded: Any, out: Any) -> int:
         import json
 
-        from core import dead_letters
+        from workbench.core import dead_letters
 
         entry = dead_letters.get_dead_letter(session.engine, identifier)
         message = loaded.event_store.get_message(entry.message_id)
@@ -140,7 +139,7 @@ def inspect(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None,
 
 
 def _replay_results(out: Any, command: str, results: list[Any]) -> int:
-    from cli.render import table
+    from workbench.cli.render import table
 
     failed = [r for r in results if not r.ok]
     if out.json_mode:
@@ -181,7 +180,7 @@ def replay(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None, 
     """Deliver one dead letter again, to its handler only."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from core import dead_letters
+        from workbench.core import dead_letters
 
         with loaded.domain_context():
             result = dead_letters.replay(session.engine, identifier)
@@ -203,7 +202,7 @@ def replay_all(
     """Deliver every matching dead letter again, oldest first."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from core import dead_letters
+        from workbench.core import dead_letters
 
         if not _confirm_bulk(session, out, "Replay", handler, category, limit, yes):
             return 1
@@ -219,7 +218,7 @@ def skip(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None, as
     """Drop one dead letter without delivering it; messages held behind it are released."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from core import dead_letters
+        from workbench.core import dead_letters
 
         with loaded.domain_context():
             entry = dead_letters.skip(session.engine, identifier)
@@ -244,7 +243,7 @@ def purge(
     """Drop every matching dead letter."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from core import dead_letters
+        from workbench.core import dead_letters
 
         if not _confirm_bulk(session, out, "Purge", handler, category, None, yes):
             return 1

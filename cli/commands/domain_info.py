@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
 
 
 def domain_map(domain: Any) -> dict[str, Any]:
@@ -131,7 +130,7 @@ def info(
         elif out.json_mode:
             out.envelope("info", domain_map(loaded))
         else:
-            from cli.render import domain_tree
+            from workbench.cli.render import domain_tree
 
             out.out.print(domain_tree(domain_map(loaded)))
         return 0

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
+from workbench.cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
 
 DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many events.")]
 
 
 def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list[Any]]]:
-    from cli.render import short_json
+    from workbench.cli.render import short_json
 
     columns = ["#", "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
     rows = [
@@ -33,7 +32,7 @@ def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list
 def _print_messages(
     out: Any, command: str, title: str, messages: list[Any], data: bool, extra: dict | None = None
 ) -> int:
-    from cli.render import table
+    from workbench.cli.render import table
 
     if out.json_mode:
         out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages]})
@@ -54,7 +53,7 @@ def streams(
     """Categories with their stream and event counts and last event; or one category's streams."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.render import table
+        from workbench.cli.render import table
 
         state = loaded.store.state
         if category is None:
@@ -162,8 +161,8 @@ def history(
     """Every event of one aggregate instance, oldest first (never truncated)."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import aggregate_class
-        from cli.commands.aggregates import find_aggregate
+        from workbench.cli._lookup import aggregate_class
+        from workbench.cli.commands.aggregates import find_aggregate
 
         cls = aggregate_class(loaded, aggregate)
         try:
@@ -190,8 +189,7 @@ def trace(
 
     def body(session: Any, loaded: Any, out: Any) -> int:
         from rich.tree import Tree
-
-        from core.trace import causation_tree
+        from workbench.core.trace import causation_tree
 
         roots = causation_tree(loaded, identifier)
         if out.json_mode:
@@ -229,7 +227,7 @@ def stats(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = F
     """Per aggregate: category, instances, streams, events, latest event."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.render import table
+        from workbench.cli.render import table
 
         state = loaded.store.state
         rows = []

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke, subscriptions_app
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke, subscriptions_app
 
 
 def _summary(out: Any, command: str, tally: Any) -> int:
-    from cli.commands.replaying import TALLY_COLUMNS, tally_rows
-    from cli.render import table
+    from workbench.cli.commands.replaying import TALLY_COLUMNS, tally_rows
+    from workbench.cli.render import table
 
     failed = tally.failed
     if out.json_mode:
@@ -36,7 +35,7 @@ def process(
     """Deliver stored events to async handlers until every subscription is idle."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._progress import progress_bar
+        from workbench.cli._progress import progress_bar
 
         engine = session.engine
         total = sum(s.lag() for s in engine.subscriptions)
@@ -72,7 +71,7 @@ def status(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = 
     """Type, category, position, lag, pending retries, DLQ depth and last error per handler."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli.render import table
+        from workbench.cli.render import table
 
         rows = session.engine.status()
         if out.json_mode:

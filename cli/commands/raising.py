@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
 
 
 def report_messages(
     domain: Any, out: Any, command: str, messages: list[Any], failures: list[Any], *, aggregate: Any = None
 ) -> int:
     """Print the stored messages and each handler's outcome; exit 1 when a handler failed."""
-    from cli.render import short_json, short_type, table
-    from core.trace import outcomes_for
+    from workbench.cli.render import short_json, short_type, table
+    from workbench.core.trace import outcomes_for
 
     rows = []
     for message in messages:
@@ -88,8 +87,8 @@ def raise_event(
     """Build an event from field=value pairs, store it and process it as the domain is configured."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._lookup import assignments, event_class
-        from core.exceptions import HandlerError
+        from workbench.cli._lookup import assignments, event_class
+        from workbench.core.exceptions import HandlerError
 
         cls = event_class(loaded, event)
         before = loaded.store.event_count()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
 
 
 def tally_rows(tally: Any) -> list[list[Any]]:
@@ -41,9 +40,9 @@ def replay(
     """Deliver every stored event of a category, in global order, to its handlers again."""
 
     def body(session: Any, loaded: Any, out: Any) -> int:
-        from cli._progress import interruptible, progress_bar
-        from cli.render import short_json, table
-        from core.replay import replay as run_replay
+        from workbench.cli._progress import interruptible, progress_bar
+        from workbench.cli.render import short_json, table
+        from workbench.core.replay import replay as run_replay
 
         with (
             loaded.domain_context(),

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli.main import DomainOpt, Globals, StoreOpt, app
+from workbench.cli.main import DomainOpt, Globals, StoreOpt, app
 
 
 @app.command()
@@ -35,11 +34,10 @@ def script(
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.input import DummyInput
     from prompt_toolkit.output import DummyOutput
-
-    from cli import session as sessions
-    from cli.main import describe_error
-    from cli.repl.shell import Shell
-    from core.exceptions import ProteanException
+    from workbench.cli import session as sessions
+    from workbench.cli.main import describe_error
+    from workbench.cli.repl.shell import Shell
+    from workbench.core.exceptions import ProteanException
 
     if not file.is_file():
         typer.echo(f"error: script {file} does not exist", err=True)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.main import DomainOpt, Globals, StoreOpt, app
+from workbench.cli.main import DomainOpt, Globals, StoreOpt, app
 
 
 def open_shell(domain: str | None, store: str | None) -> None:
     """Load the domain with a writable store and run the REPL until Ctrl-D."""
     import typer
-
-    from cli import session as sessions
-    from cli.main import describe_error
-    from cli.repl.shell import Shell
-    from core.exceptions import ProteanException
+    from workbench.cli import session as sessions
+    from workbench.cli.main import describe_error
+    from workbench.cli.repl.shell import Shell
+    from workbench.core.exceptions import ProteanException
 
     settings = sessions.Settings.resolve(domain or Globals.domain, store or Globals.store)
     session = sessions.Session(settings, debug=Globals.debug, deterministic=Globals.deterministic)

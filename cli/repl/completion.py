@@ -14,8 +14,7 @@ from typing import Any
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-
-from cli._lookup import aggregate_methods
+from workbench.cli._lookup import aggregate_methods
 
 SHELL_COMMANDS = ("help", "py", "reload", "watch", "expect", "debug", "exit", "quit")
 LIMIT = 50

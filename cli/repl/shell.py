@@ -17,9 +17,8 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
-
-from cli import session as sessions
-from cli.repl.completion import WorkbenchCompleter, command_tree
+from workbench.cli import session as sessions
+from workbench.cli.repl.completion import WorkbenchCompleter, command_tree
 
 try:  # Typer 0.26+ vendors click
     from typer._click import exceptions as click_exceptions
@@ -51,14 +50,13 @@ def history_path() -> Path:
 
 
 class Shell:
-    """One interactive session over a writable :class:`~cli.session.Session`."""
+    """One interactive session over a writable :class:`~workbench.cli.session.Session`."""
 
     def __init__(
         self, session: sessions.Session, *, input: Any = None, output: Any = None, history: History | None = None
     ) -> None:
         from typer.main import get_command
-
-        from cli.main import app
+        from workbench.cli.main import app
 
         self.session = session
         self._input = input
@@ -166,7 +164,7 @@ class Shell:
         with self.lock:
             previous, sessions.ACTIVE = sessions.ACTIVE, self.session
             try:
-                from cli.main import Globals
+                from workbench.cli.main import Globals
 
                 Globals.debug = self.session.debug
                 result = self.click_app.main(args, prog_name="workbench", standalone_mode=False)
@@ -190,7 +188,7 @@ class Shell:
         if self.session.debug:
             traceback.print_exception(exc)
         else:
-            from cli.main import describe_error
+            from workbench.cli.main import describe_error
 
             print(f"error: {type(exc).__name__}: {describe_error(exc)}", file=sys.stderr)
 
@@ -205,7 +203,7 @@ class Shell:
 
     def namespace(self) -> dict[str, Any]:
         """What ``py`` sees."""
-        from core.context import current_domain
+        from workbench.core.context import current_domain
 
         domain = self.domain
         # One namespace for the whole session, so `py x = ...` then `py x` works; the
@@ -244,7 +242,7 @@ class Shell:
 
     def expect(self, text: str) -> int:
         """Check a value in the store; print a readable diff when it does not hold."""
-        from cli.expectations import evaluate
+        from workbench.cli.expectations import evaluate
 
         with self.lock:
             try:
@@ -260,7 +258,7 @@ class Shell:
 
     def reload(self) -> int:
         """Re-import the domain file onto the same store and report what changed."""
-        from core.loader import load_domain
+        from workbench.core.loader import load_domain
 
         with self.lock:
             old = self.domain

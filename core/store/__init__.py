@@ -1,9 +1,9 @@
 """Storage: the :class:`Store` and its persistence adapters."""
 
-from core.store.json_file import JsonFilePersistence
-from core.store.memory import MemoryPersistence
-from core.store.port import LoadReport, Persistence
-from core.store.store import Change, Store, open_store
+from workbench.core.store.json_file import JsonFilePersistence
+from workbench.core.store.memory import MemoryPersistence
+from workbench.core.store.port import LoadReport, Persistence
+from workbench.core.store.store import Change, Store, open_store
 
 __all__ = [
     "Change",

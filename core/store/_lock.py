@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from core.exceptions import StoreLockedError
+from workbench.core.exceptions import StoreLockedError
 
 
 class WriterLock:

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-from core.exceptions import StoreCorruptError, StoreError, StoreFormatError
-from core.store._lock import WriterLock
-from core.store.port import LoadReport
-from core.store.state import Op, StoreState
+from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
+from workbench.core.store._lock import WriterLock
+from workbench.core.store.port import LoadReport
+from workbench.core.store.state import Op, StoreState
 
 FORMAT_VERSION = 1
 JOURNAL = "journal.jsonl"
@@ -62,6 +61,21 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _header(base_seq: int) -> bytes:
     return orjson.dumps({"workbench_store": FORMAT_VERSION, "base_seq": base_seq}) + b"\n"
+
+
+def tinydb_document(state: StoreState) -> dict[str, Any]:
+    """The whole state in TinyDB's storage format: ``{table: {doc_id: document}}``.
+
+    Events are the ``events`` table (doc_id = global position); the ``_meta`` table
+    records the format and the last commit it holds.
+    """
+    data: dict[str, Any] = {
+        _META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
+        _EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
+    }
+    for table, rows in state.tables.items():
+        data[table] = {str(i + 1): doc for i, doc in enumerate(rows.values())}
+    return data
 
 
 class JsonFilePersistence:
@@ -296,13 +310,7 @@ class JsonFilePersistence:
         """Write a fresh snapshot, then start an empty journal after it."""
         if self._fd is None:
             raise StoreError(f"store {self.path} is open read-only")
-        data: dict[str, Any] = {
-            _META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
-            _EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
-        }
-        for table, rows in state.tables.items():
-            data[table] = {str(i + 1): doc for i, doc in enumerate(rows.values())}
-        raw = orjson.dumps(data)
+        raw = orjson.dumps(tinydb_document(state))
         _write_atomically(self.path / SNAPSHOT, raw)
         self._snapshot_size = len(raw)
         header = _header(state.seq)

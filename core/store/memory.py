@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.store.port import LoadReport
-from core.store.state import Op, StoreState
+from workbench.core.store.port import LoadReport
+from workbench.core.store.state import Op, StoreState
 
 
 class MemoryPersistence:

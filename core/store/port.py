@@ -1,7 +1,7 @@
-"""The persistence port: how a :class:`~core.store.store.Store` keeps its commits.
+"""The persistence port: how a :class:`~workbench.core.store.store.Store` keeps its commits.
 
-Adapters: :class:`~core.store.memory.MemoryPersistence` (nothing leaves the process)
-and :class:`~core.store.json_file.JsonFilePersistence` (journal plus TinyDB-format
+Adapters: :class:`~workbench.core.store.memory.MemoryPersistence` (nothing leaves the process)
+and :class:`~workbench.core.store.json_file.JsonFilePersistence` (journal plus TinyDB-format
 snapshot on disk). ``tests/test_store_contract.py`` runs the same contract against both.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.store.state import Op, StoreState
+from workbench.core.store.state import Op, StoreState
 
 
 @dataclass

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.exceptions import ExpectedVersionError, StoreError
-from core.store.json_file import JsonFilePersistence
-from core.store.memory import MemoryPersistence
-from core.store.port import LoadReport, Persistence
-from core.store.state import Op, StoreState
+from workbench.core.exceptions import ExpectedVersionError, StoreError
+from workbench.core.store.json_file import JsonFilePersistence
+from workbench.core.store.memory import MemoryPersistence
+from workbench.core.store.port import LoadReport, Persistence
+from workbench.core.store.state import Op, StoreState
 
 log = logging.getLogger("workbench.store")
 

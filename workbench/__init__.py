@@ -1,0 +1,88 @@
+"""workbench: a command-line workbench for event-driven domain models.
+
+The engine lives in :mod:`workbench.core`, the command line in :mod:`workbench.cli`.
+The names a domain file uses are re-exported here (``from workbench import Domain,
+handle``); domain files written for Protean (``from protean import ...``) load
+unchanged through :func:`workbench.core.loader.load_domain`. Names are imported on
+first use, so that ``workbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core import (
+        BaseAggregate,
+        BaseEvent,
+        BaseEventHandler,
+        BaseProjection,
+        BaseProjector,
+        BaseQuery,
+        BaseQueryHandler,
+        BaseSubscriber,
+        Domain,
+        Message,
+        UnitOfWork,
+        current_domain,
+        handle,
+        on,
+        read,
+    )
+    from workbench.core.loader import load_domain
+    from workbench.core.store import open_store
+    from workbench.core.store.tinydb_view import open_tinydb
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "BaseAggregate": "workbench.core",
+    "BaseEvent": "workbench.core",
+    "BaseEventHandler": "workbench.core",
+    "BaseProjection": "workbench.core",
+    "BaseProjector": "workbench.core",
+    "BaseQuery": "workbench.core",
+    "BaseQueryHandler": "workbench.core",
+    "BaseSubscriber": "workbench.core",
+    "Domain": "workbench.core",
+    "Message": "workbench.core",
+    "UnitOfWork": "workbench.core",
+    "current_domain": "workbench.core",
+    "handle": "workbench.core",
+    "on": "workbench.core",
+    "read": "workbench.core",
+    "load_domain": "workbench.core.loader",
+    "open_store": "workbench.core.store",
+    "open_tinydb": "workbench.core.store.tinydb_view",
+}
+
+__all__ = [
+    "BaseAggregate",
+    "BaseEvent",
+    "BaseEventHandler",
+    "BaseProjection",
+    "BaseProjector",
+    "BaseQuery",
+    "BaseQueryHandler",
+    "BaseSubscriber",
+    "Domain",
+    "Message",
+    "UnitOfWork",
+    "current_domain",
+    "handle",
+    "load_domain",
+    "on",
+    "open_store",
+    "open_tinydb",
+    "read",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
