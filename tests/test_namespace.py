@@ -116,6 +116,7 @@ def test_a_project_with_its_own_core_and_cli_packages_imports_both(tmp_path):
 
 def test_open_tinydb_queries_the_whole_current_state(store_dir):
     from tinydb import Query
+
     from workbench import open_tinydb
 
     domain = build_shop(store=open_store(store_dir))
@@ -139,8 +140,9 @@ def test_open_tinydb_queries_the_whole_current_state(store_dir):
 
 
 def test_open_tinydb_names_a_missing_store(tmp_path):
-    from workbench import open_tinydb
     from workbench.core.exceptions import StoreError
+
+    from workbench import open_tinydb
 
     with pytest.raises(StoreError, match="no store at"):
         open_tinydb(tmp_path / "nope")
