@@ -99,7 +99,8 @@ def test_a_project_with_its_own_core_and_cli_packages_imports_both(tmp_path):
             """
         )
     )
-    for command in (["workbench"], [sys.executable, "-m", "workbench"]):
+    console_script = str(Path(sys.executable).parent / "workbench")
+    for command in ([console_script], [sys.executable, "-m", "workbench"]):
         result = subprocess.run(
             [*command, "new", "Shelf", "book_id=b1", "--domain", "domain.py", "--json"],
             capture_output=True, text=True, cwd=project, env=clean_env(), timeout=120,
