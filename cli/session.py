@@ -120,12 +120,14 @@ def make_deterministic(domain: Any) -> None:
     import datetime as dt
     import itertools
 
+    from workbench.core.clock import VirtualClock
+
     base = domain.store.state.seq
     ids = itertools.count(1)
-    ticks = itertools.count(0)
     epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"
-    domain.clock = lambda: epoch + dt.timedelta(seconds=base, microseconds=next(ticks))
+    # A virtual clock: it moves only with `clock advance`, so retries are driven, not waited for.
+    domain.clock = VirtualClock(epoch + dt.timedelta(seconds=base))
 
 
 # Set by the REPL so that commands reuse its loaded domain instead of loading their own.

@@ -153,6 +153,22 @@ class Domain:
             return _utc_now_iso()
         return self.clock().isoformat()
 
+    def timestamp(self) -> float:
+        """The domain clock's current time in epoch seconds, without consuming a reading.
+
+        The engine schedules and checks retries with this, so a virtual clock
+        (:class:`workbench.core.clock.VirtualClock`) drives retry back-off.
+        """
+        if self.clock is _utc_now:
+            return time.time()
+        peek = getattr(self.clock, "peek", None)
+        return float((peek or self.clock)().timestamp())
+
+    @property
+    def clock_is_virtual(self) -> bool:
+        """True when time moves only when told (``clock advance``), so waiting for it is pointless."""
+        return hasattr(self.clock, "advance")
+
     def normalize_category(self, name: str) -> str:
         """Drop this domain's qualifier: ``shop::order`` -> ``order`` (``shop::order-1`` too)."""
         prefix, sep, rest = name.partition("::")

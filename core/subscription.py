@@ -19,7 +19,6 @@ Tables (documents keyed by ``id``):
 
 from __future__ import annotations
 
-import time
 import traceback
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -128,7 +127,7 @@ class Subscription:
     def tick(self, tally: Tally, *, budget: int, stopping: Any = None) -> int:
         """Process due retries, then up to ``messages_per_tick`` new messages; returns how many."""
         done = 0
-        now = time.time()
+        now = self.domain.timestamp()
         for entry in self.pending():
             if done >= budget or (stopping is not None and stopping()):
                 return done
@@ -255,7 +254,7 @@ class Subscription:
             failure = make_failure(self.domain, self.handler, method, message, error, mode="async")
             changes.append(failure_change(failure))
         elif attempts < self.config.max_retries:
-            due = time.time() + self.config.retry_delay(attempts)
+            due = self.domain.timestamp() + self.config.retry_delay(attempts)
             changes.append(Change(PENDING, "id", pending_id, {"id": pending_id, **details, "due": due}))
         else:
             if attempts > 1:

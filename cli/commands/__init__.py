@@ -2,6 +2,7 @@
 
 from workbench.cli.commands import (  # noqa: F401
     aggregates,
+    clock_cmd,
     consumers,
     dead_letters,
     domain_info,
