@@ -4,6 +4,7 @@ from workbench.cli.commands import (  # noqa: F401
     aggregates,
     clock_cmd,
     consumers,
+    dead_letter_tools,
     dead_letters,
     domain_info,
     events,

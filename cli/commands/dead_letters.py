@@ -43,6 +43,9 @@ def list_(
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 100,
+    group: Annotated[
+        bool, typer.Option("--group", help="One line per failure fingerprint (handler, error, user code frame).")
+    ] = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -53,6 +56,10 @@ def list_(
         from workbench.cli.render import table
         from workbench.core import dead_letters
 
+        if group:
+            from workbench.cli.commands.dead_letter_tools import print_groups
+
+            return print_groups(session, out, handler=handler, category=category)
         entries = dead_letters.list_dead_letters(session.engine, handler=handler, category=category)
         groups: dict[tuple[str, str], int] = {}
         for entry in entries:
@@ -194,6 +201,9 @@ def replay_all(
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    group: Annotated[
+        int | None, typer.Option("--group", help="Only group N of `dlq list --group` (same filters).")
+    ] = None,
     yes: YesOpt = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,
@@ -204,6 +214,10 @@ def replay_all(
     def body(session: Any, loaded: Any, out: Any) -> int:
         from workbench.core import dead_letters
 
+        if group is not None:
+            from workbench.cli.commands.dead_letter_tools import replay_group
+
+            return replay_group(session, loaded, out, group, handler=handler, category=category, limit=limit, yes=yes)
         if not _confirm_bulk(session, out, "Replay", handler, category, limit, yes):
             return 1
         with loaded.domain_context():

@@ -1,0 +1,116 @@
+"""``dlq list --group``, ``dlq replay-all --group N`` and ``dlq export ID --pytest FILE``.
+
+Kept apart from :mod:`workbench.cli.commands.dead_letters` (listing and triage) because
+these turn dead letters into causes and regression tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from workbench.cli.commands.dead_letters import IdArg, _confirm, _replay_results
+from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
+
+
+def print_groups(session: Any, out: Any, *, handler: str | None, category: str | None) -> int:
+    """``dlq list --group``: one line per failure fingerprint."""
+    from workbench.cli.render import table
+    from workbench.core.dead_letter_groups import group_dead_letters
+
+    groups = group_dead_letters(session.engine, handler=handler, category=category)
+    if out.json_mode:
+        out.envelope("dlq list", {"total": sum(g.count for g in groups), "groups": [g.to_dict() for g in groups]})
+        return 0
+    if not groups:
+        out.say("no dead letters")
+        return 0
+    total = sum(g.count for g in groups)
+    out.out.print(
+        table(
+            f"{total} dead letter(s) in {len(groups)} group(s)",
+            ["group", "handler", "error", "where", "count", "first seen", "last seen", "example"],
+            [
+                [g.number, g.handler, g.error_type, g.frame, g.count, g.first_seen, g.last_seen, g.example]
+                for g in groups
+            ],
+        )
+    )
+    return 0
+
+
+def replay_group(
+    session: Any,
+    loaded: Any,
+    out: Any,
+    number: int,
+    *,
+    handler: str | None,
+    category: str | None,
+    limit: int | None,
+    yes: bool,
+) -> int:
+    """``dlq replay-all --group N``: replay the dead letters of one fingerprint."""
+    from workbench.core import dead_letter_groups
+
+    group = dead_letter_groups.get_group(session.engine, number, handler=handler, category=category)
+    count = min(group.count, limit or group.count)
+    question = f"Replay {count} dead letter(s) of group {number} ({group.handler}, {group.error_type})?"
+    if not _confirm(out, question, yes):
+        out.say("cancelled")
+        return 1
+    with loaded.domain_context():
+        results = dead_letter_groups.replay_group(session.engine, group, limit=limit)
+    return _replay_results(out, "dlq replay-all", results)
+
+
+@dlq_app.command("export")
+def export(
+    identifier: IdArg,
+    pytest_file: Annotated[
+        Path, typer.Option("--pytest", metavar="FILE", help="Write a pytest regression test to FILE.")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    domain: DomainOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a pytest test that replays this dead letter's message through its handler.
+
+    The test recreates the stored aggregates and projections, fails while the handler's
+    bug is there and passes once it is fixed.
+    """
+
+    def body(session: Any, loaded: Any, out: Any) -> int:
+        import os
+        import tempfile
+
+        from workbench.core.dead_letter_export import regression_test_source
+        from workbench.core.exceptions import IncorrectUsageError
+
+        if pytest_file.exists() and not force:
+            raise IncorrectUsageError(f"{pytest_file} exists; pass --force to overwrite it")
+        if not pytest_file.parent.is_dir():
+            raise IncorrectUsageError(f"folder {pytest_file.parent} does not exist")
+        if not pytest_file.name.startswith("test_") or pytest_file.suffix != ".py":
+            out.say(f"note: pytest collects files named test_*.py; {pytest_file.name} runs only when named")
+        source = regression_test_source(
+            session.engine, identifier, domain_spec=session.settings.domain or "", test_file=pytest_file
+        )
+        # Written whole or not at all: a temporary file renamed over the target.
+        handle, temporary = tempfile.mkstemp(dir=pytest_file.parent, prefix=".workbench-export-", suffix=".py")
+        try:
+            with os.fdopen(handle, "w") as stream:
+                stream.write(source)
+            os.replace(temporary, pytest_file)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        if out.json_mode:
+            out.envelope("dlq export", {"dead_letter": identifier, "file": str(pytest_file)})
+        else:
+            out.say(f"wrote {pytest_file}: run `pytest {pytest_file}`; it fails until the handler is fixed")
+        return 0
+
+    invoke("dlq export", body, domain=domain, store=store, json_mode=as_json, write=False)
