@@ -35,7 +35,7 @@ from workbench.core.exceptions import HandlerError, IncorrectUsageError
 from workbench.core.loader import load_domain
 from workbench.core.message import Message
 from workbench.core.store import Change, open_store
-from workbench.core.subscription import Tally
+from workbench.core.subscription import PENDING, Tally
 from workbench.core.trace import Outcome as HandlerOutcome
 from workbench.core.trace import outcomes_for
 from workbench.core.unit_of_work import UnitOfWork
@@ -105,14 +105,25 @@ class Outcome:
             handler: the handler class or its name.
             error: the exception class, or text that the failure's description contains.
         """
-        outcomes = [o for o in self.outcome_of(handler) if o.status in ("failed", "retrying", "dead-lettered")]
+        name = _type_name(handler)
+        failed = [
+            (m, o)
+            for m, o in self.handlers
+            if (o.handler == name or o.handler.startswith(f"{name}@"))
+            and o.status in ("failed", "retrying", "dead-lettered")
+        ]
+        outcomes = [o for _, o in failed]
         if not outcomes:
             raise AssertionError(
                 f"expected {_type_name(handler)} to fail, got {self._describe(self.outcome_of(handler)) or 'nothing'}"
             )
         if error is not None:
             wanted = error if isinstance(error, str) else error.__name__
-            if not any(wanted in o.detail for o in outcomes):
+            store = self.harness.domain.store
+            # A retry's outcome text has no exception type; its pending entry does.
+            pending = [store.get(PENDING, f"{o.handler}:{m.id}") or {} for m, o in failed]
+            details = [o.detail for o in outcomes] + [f"{p.get('error_type')}: {p.get('error')}" for p in pending if p]
+            if not any(wanted in detail for detail in details):
                 raise AssertionError(
                     f"expected {_type_name(handler)} to fail with {wanted}, got {self._describe(outcomes)}"
                 )

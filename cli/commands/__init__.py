@@ -2,6 +2,7 @@
 
 from workbench.cli.commands import (  # noqa: F401
     aggregates,
+    checks,
     clock_cmd,
     consumers,
     dead_letter_tools,
