@@ -195,6 +195,13 @@ def _messages(domain: Domain, subscription: Subscription, limit: int | None) -> 
         yield Message(record)
 
 
+def _delivered_before(domain: Domain, subscription: Subscription, message: Message) -> bool:
+    """True when the store says the handler already processed ``message`` successfully."""
+    from workbench.core.trace import outcomes_for
+
+    return any(o.handler == subscription.name and o.status == "ok" for o in outcomes_for(domain, message))
+
+
 @contextmanager
 def _scratch(domain: Domain, original: Store) -> Iterator[_Recorder]:
     """Bind ``domain`` to a copy of ``original`` with fixed ids and a virtual clock; undo on exit."""
@@ -241,20 +248,24 @@ def check_idempotency(domain: Domain, *, handler: str | None = None, limit: int 
 
     Returns:
         One report per handler; ``finding`` names the first message whose second delivery
-        raised, changed state (with the differing fields) or raised events again.
+        raised, changed state (with the differing fields) or raised events again. A
+        message the store records as already handled counts its first delivery here as
+        a redelivery: raising then is a finding. Messages that fail on their first
+        delivery are not checked (they are the dead-letter queue's business).
     """
 
     def check(domain: Domain, original: Store, subscription: Subscription, report: HandlerReport) -> None:
         with _scratch(domain, original) as recorder:
             for message in _messages(domain, subscription, limit):
                 first = recorder.deliver(subscription, message)
-                if first.error is not None:
+                if first.error is not None and not _delivered_before(domain, subscription, message):
                     continue  # it fails anyway: the DLQ's business, not idempotency's
                 report.checked += 1
-                second = recorder.deliver(subscription, message)
+                # A message the handler already took is redelivered by the check's first delivery.
+                second = first if first.error is not None else recorder.deliver(subscription, message)
                 if second.error is not None:
                     error = f"{type(second.error).__name__}: {second.error}"
-                    report.finding = Finding(report.handler, _summary(message), "raised on the second delivery", error)
+                    report.finding = Finding(report.handler, _summary(message), "raised when delivered again", error)
                     return
                 differences = second.changes()
                 if differences or second.events:
