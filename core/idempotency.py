@@ -309,7 +309,7 @@ def _run_differences(a: Delivery, b: Delivery) -> list[dict[str, Any]]:
     """Fields that differ between two runs' writes (and raised events), as ``{from: run 1, to: run 2}``."""
     ours = {(w.table, str(w.key)): _plain(w.after) for w in a.writes}
     theirs = {(w.table, str(w.key)): _plain(w.after) for w in b.writes}
-    differences = []
+    differences: list[dict[str, Any]] = []
     for key in sorted(ours.keys() | theirs.keys()):
         one, two = ours.get(key, {}), theirs.get(key, {})
         fields = {

@@ -34,7 +34,7 @@ def complete(domain, text):
 
 def test_commands_and_subcommands(loaded):
     _, domain = loaded
-    assert complete(domain, "")[:3] == ["call", "debug", "dlq"]
+    assert complete(domain, "")[:3] == ["call", "check", "clock"]
     assert complete(domain, "ev") == ["events"]
     assert complete(domain, "events ") == ["history", "read", "search", "stats", "trace"]
     assert complete(domain, "dlq re") == ["replay", "replay-all"]

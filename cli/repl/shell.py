@@ -30,7 +30,8 @@ Commands are the workbench's own, without the `workbench` word:
   raise EVENT field=value ...     new AGGREGATE field=value ...    call AGGREGATE ID METHOD [args]
   show AGGREGATE [ID]             streams [CATEGORY]               events read|search|history|trace|stats
   replay CATEGORY [--dry-run]     process | run                    subscriptions status
-  dlq list|inspect|replay|replay-all|skip|purge                    info [--mermaid]
+  dlq list|inspect|replay|replay-all|skip|purge|export            info [--mermaid]
+  check idempotency|determinism   clock [advance 30s]
 Shell commands:
   help [COMMAND]   this text, or one command's options
   py EXPR          evaluate Python with domain, repo(Agg) and every element in scope; `py` alone: >>> mode
