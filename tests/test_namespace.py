@@ -41,10 +41,12 @@ def test_the_wheel_installs_one_top_level_name_and_is_typed(wheel):
         assert archive.read(top_level).decode().split() == ["workbench"]
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert "workbench = workbench.cli.main:main" in archive.read(entry_points).decode()
+        assert "[pytest11]\nworkbench = workbench.pytest_plugin" in archive.read(entry_points).decode()
     roots = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert roots == {"workbench"}
     assert "workbench/py.typed" in names
     assert {"workbench/core/domain.py", "workbench/core/store/json_file.py", "workbench/cli/main.py"} <= set(names)
+    assert {"workbench/pytest_plugin.py", "workbench/testing.py", "workbench/core/idempotency.py"} <= set(names)
 
 
 def test_a_non_editable_install_runs_the_shop_demo_as_transcribed(wheel, tmp_path):
