@@ -63,7 +63,8 @@ def regression_test_source(engine: Engine, dlq_id: str, *, domain_spec: str, tes
         raise ObjectNotFoundError(f"dead letter {entry.id} refers to message {entry.message_id}, which is not stored")
     handler = engine.subscription(entry.handler).handler.__name__
     event = message.type.split(".")[-2] if message.type.count(".") >= 2 else message.type
-    name = re.sub(r"\W", "_", f"test_{snake_case_name(handler)}_handles_{snake_case_name(event)}_{entry.id[:8]}")
+    name = re.sub(r"\W+", "_", f"test_{snake_case_name(handler)}_handles_{snake_case_name(event)}_{entry.id[:8]}")
+    name = re.sub(r"_+", "_", name).rstrip("_")
     error = f"{entry.error_type}: {entry.error}".replace('"""', "'''")
     state = pprint.pformat(stored_state(engine), indent=1, width=100, sort_dicts=True)
     record = pprint.pformat(message.record, indent=1, width=100, sort_dicts=True)

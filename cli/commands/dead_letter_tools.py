@@ -14,6 +14,11 @@ from workbench.cli.commands.dead_letters import IdArg, _confirm, _replay_results
 from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
 
 
+def _when(iso: str) -> str:
+    """``2026-01-01T00:00:30.000010+00:00`` -> ``2026-01-01 00:00:30`` (UTC, to the second)."""
+    return iso[:19].replace("T", " ")
+
+
 def print_groups(session: Any, out: Any, *, handler: str | None, category: str | None) -> int:
     """``dlq list --group``: one line per failure fingerprint."""
     from workbench.cli.render import table
@@ -30,13 +35,15 @@ def print_groups(session: Any, out: Any, *, handler: str | None, category: str |
     out.out.print(
         table(
             f"{total} dead letter(s) in {len(groups)} group(s)",
-            ["group", "handler", "error", "where", "count", "first seen", "last seen", "example"],
+            ["group", "handler", "error", "where", "count", "first seen", "last seen"],
             [
-                [g.number, g.handler, g.error_type, g.frame, g.count, g.first_seen, g.last_seen, g.example]
+                [g.number, g.handler, g.error_type, g.frame, g.count, _when(g.first_seen), _when(g.last_seen)]
                 for g in groups
             ],
         )
     )
+    for g in groups:  # below the table: error texts are long, and the columns above must stay readable
+        out.out.print(f"group {g.number}, latest: {g.error_type}: {g.example}", highlight=False, markup=False)
     return 0
 
 
