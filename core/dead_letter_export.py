@@ -66,7 +66,10 @@ def regression_test_source(engine: Engine, dlq_id: str, *, domain_spec: str, tes
     name = re.sub(r"\W+", "_", f"test_{snake_case_name(handler)}_handles_{snake_case_name(event)}_{entry.id[:8]}")
     name = re.sub(r"_+", "_", name).rstrip("_")
     error = f"{entry.error_type}: {entry.error}".replace('"""', "'''")
-    state = pprint.pformat(stored_state(engine), indent=1, width=100, sort_dicts=True)
+    tables = stored_state(engine)
+    state = pprint.pformat(tables, indent=1, width=100, sort_dicts=True)
+    reference = domain_reference(domain_spec, test_file)
+    imports = "from pathlib import Path\n\n" if "Path(" in reference else ""
     record = pprint.pformat(message.record, indent=1, width=100, sort_dicts=True)
     return f'''"""Regression test exported from dead letter {entry.id} by `workbench dlq export`.
 
@@ -80,9 +83,7 @@ as they were stored at export time, and delivers the same message to {handler}. 
 while the bug is there and passes once the handler is fixed.
 """
 
-from pathlib import Path
-
-DOMAIN = {domain_reference(domain_spec, test_file)}
+{imports}DOMAIN = {reference}
 HANDLER = {handler!r}
 
 STATE = {state}
