@@ -85,3 +85,11 @@ def test_a_script_drives_a_retry_with_clock_advance(tmp_path):
     result = run_script("script", str(tmp_path / "retry.wb"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "clock: 2026-01-01T00:01:29" in result.stdout
+
+
+def test_reload_keeps_the_virtual_clock_where_it_was(tmp_path):
+    (tmp_path / "domain.py").write_text(LOYALTY.read_text())
+    (tmp_path / "reload.wb").write_text("clock advance 90s\nreload\nclock\n")
+    result = run_script("script", str(tmp_path / "reload.wb"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "clock: 2026-01-01T00:01:30+00:00 (virtual)"

@@ -270,6 +270,8 @@ class Shell:
                 print("the previous domain stays loaded", file=sys.stderr)
                 return 2
             new.bind_store(old.store)
+            if self.session.deterministic:  # keep counting ids and the virtual clock where they were
+                new.identity_function, new.clock = old.identity_function, old.clock
             self.session.domain = new
             self.session._engine = None
         for line in describe_changes(old, new):
