@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 from workbench.cli.main import app
 from workbench.core.bootstrap import bootstrap
 from workbench.core.idempotency import check_determinism, check_idempotency
+
+from workbench.testing import DomainHarness
 
 LOYALTY = ROOT / "samples" / "loyalty" / "domain.py"
 runner = CliRunner()
@@ -174,3 +178,24 @@ def test_core_checks_leave_the_domain_as_they_found_it(loyalty):
         assert domain.config["event_processing"] == "async"
     finally:
         domain.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["ann", "bob", "cy"]), st.integers(0, 500)), min_size=1, max_size=8))
+def test_whatever_the_orders_counting_is_flagged_and_upserts_pass(orders):
+    with DomainHarness.open(LOYALTY, None) as harness:
+        for n, (customer, total) in enumerate(orders):
+            harness.when(
+                harness["OrderPlaced"](order_id=f"o-{n}", customer=customer, total=total), aggregate_id=f"o-{n}"
+            )
+        reports = {r.handler: r for r in check_idempotency(harness.domain)}
+        determinism = {r.handler: r.passed for r in check_determinism(harness.domain)}
+    counting = reports["CountOrders"].finding
+    assert counting is not None and counting.message["stream_name"] == "order-o-0"
+    assert (
+        counting.differences[0]["fields"]["orders_placed"]["to"]
+        == counting.differences[0]["fields"]["orders_placed"]["from"] + 1
+    )
+    assert reports["RememberLastOrder"].passed and reports["RememberLastOrder"].checked == len(orders)
+    assert reports["ChargeCard"].passed and reports["ChargeCard"].checked == len(orders)
+    assert determinism == {"CountOrders": True, "RememberLastOrder": True, "ChargeCard": True}
