@@ -3,7 +3,7 @@
 Prints the median of --runs runs of each command, run as a real subprocess:
 
 * ``workbench --help`` (start-up);
-* ``streams``, ``events read <one stream>`` and ``dlq list`` on the big store
+* ``streams``, ``events read <one stream>``, ``dlq list`` and ``dlq list --group`` on the big store
   (which also holds 1,000 dead letters);
 * ``replay order --handler StockHandler`` (one find-by-and-save handler), as events/s.
 
@@ -31,6 +31,16 @@ sys.path.insert(0, str(HERE))
 from backlog_domain import build_domain, fill  # noqa: E402
 from workbench.core.store import Change, open_store  # noqa: E402
 from workbench.core.tuning import tune_gc  # noqa: E402
+
+# A traceback through the engine into user code, so `dlq list --group` has frames to fingerprint.
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    f'  File "{HERE.parent / "core" / "subscription.py"}", line 200, in attempt\n'
+    "    getattr(self.handler(), name)(event)\n"
+    f'  File "{HERE / "backlog_domain.py"}", line 40, in audit\n'
+    '    raise ValueError("synthetic")\n'
+    "ValueError: synthetic\n"
+)
 
 
 def workbench(env: dict[str, str], *args: str) -> float:
@@ -73,7 +83,7 @@ def build_store(path: Path, events: int) -> str:
             "stream_name": message.stream_name,
             "error_type": "ValueError",
             "error": "synthetic",
-            "traceback": "",
+            "traceback": TRACEBACK,
             "attempts": 3,
             "first_failed_at": message.time,
             "last_failed_at": message.time,
@@ -109,6 +119,7 @@ def main() -> None:
             ("streams", ["streams"]),
             ("events read <stream>", ["events", "read", stream]),
             ("dlq list", ["dlq", "list"]),
+            ("dlq list --group (1,000 dead letters)", ["dlq", "list", "--group"]),
         ]:
             median, samples = median_of(args.runs, workbench, env, *command)
             print(f"{label} on {args.events:,} events: {median:.2f}s (median of {args.runs})")
