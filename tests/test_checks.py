@@ -199,3 +199,8 @@ def test_whatever_the_orders_counting_is_flagged_and_upserts_pass(orders):
     assert reports["RememberLastOrder"].passed and reports["RememberLastOrder"].checked == len(orders)
     assert reports["ChargeCard"].passed and reports["ChargeCard"].checked == len(orders)
     assert determinism == {"CountOrders": True, "RememberLastOrder": True, "ChargeCard": True}
+
+
+def test_an_empty_store_checks_nothing_and_says_so(tmp_path):
+    result = cli(LOYALTY, tmp_path / "empty", "check", "idempotency")
+    assert result.stdout.count("no stored messages to check") == 3 and "idempotent" not in result.stdout

@@ -27,10 +27,15 @@ def _report(out: Any, command: str, reports: list[Any], passed_word: str) -> int
         return 0
     rows = []
     for r in reports:
-        verdict = (
-            f"[red]{r.finding.reason}[/]" if r.finding else ("skipped" if r.skipped else f"[green]{passed_word}[/]")
-        )
-        rows.append([r.handler, r.checked, verdict if not r.skipped else f"skipped ({r.skipped})"])
+        if r.finding:
+            verdict = f"[red]{r.finding.reason}[/]"
+        elif r.skipped:
+            verdict = f"skipped ({r.skipped})"
+        elif not r.checked:
+            verdict = "no stored messages to check"  # not a pass: nothing was tried
+        else:
+            verdict = f"[green]{passed_word}[/]"
+        rows.append([r.handler, r.checked, verdict])
     out.out.print(table(f"{command}: {len(reports)} handler(s)", ["handler", "messages", "result"], rows))
     for r in failing:
         f = r.finding
