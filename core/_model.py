@@ -46,7 +46,7 @@ class ElementMeta:
         self.unique_fields = tuple(n for n, f in self.fields.items() if f.unique and not f.identifier)
 
 
-def _resolve_annotation(cls: type, value: Any) -> Any:
+def _resolve_annotation(cls: type, name: str, value: Any) -> Any:
     if isinstance(value, str):
         # `from __future__ import annotations` turns `x: Integer()` into a string.
         module = sys.modules.get(cls.__module__)
@@ -54,6 +54,13 @@ def _resolve_annotation(cls: type, value: Any) -> Any:
         namespace.update(vars(cls))
         try:
             return eval(value, namespace)
+        except NameError as exc:
+            if name.startswith("_"):
+                return None
+            # A misspelt field type (`weight: Integr()`) must not silently drop the field.
+            raise IncorrectUsageError(
+                f"`{cls.__name__}.{name}`: unknown name `{exc.name}` in the annotation `{value}`"
+            ) from None
         except Exception:
             return None
     return value
@@ -70,7 +77,7 @@ def collect_fields(cls: type) -> dict[str, Field]:
         if klass is object:
             continue
         for name, annotation in vars(klass).get("__annotations__", {}).items():
-            value = _resolve_annotation(klass, annotation)
+            value = _resolve_annotation(klass, name, annotation)
             if isinstance(value, type) and issubclass(value, Field):
                 value = value()
             if not isinstance(value, Field):

@@ -46,6 +46,7 @@ class UnitOfWork:
         "_aggregates",
         "_changes",
         "_events",
+        "_failure",
         "_identity",
         "_outer",
         "_rollback_only",
@@ -67,6 +68,7 @@ class UnitOfWork:
         self._outer: UnitOfWork | None = None
         self._token: Token[UnitOfWork | None] | None = None
         self._rollback_only = False
+        self._failure: BaseException | None = None  # what made a nested unit fail
         self.in_progress = False
 
     # -- collecting -------------------------------------------------------------------
@@ -137,13 +139,15 @@ class UnitOfWork:
         if self._outer is not None:
             if exc_type is not None:
                 self._outer._rollback_only = True
+                if self._outer._failure is None:
+                    self._outer._failure = exc
             return
         assert self._token is not None
         _current.reset(self._token)
         if exc_type is not None or self._rollback_only:
             self.rollback()
             if exc_type is None:
-                raise TransactionError("Unit of Work rolled back: a nested unit of work failed")
+                raise TransactionError("Unit of Work rolled back: a nested unit of work failed") from self._failure
             return
         messages = self.commit()
         if messages:
