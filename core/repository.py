@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 A = TypeVar("A", bound="BaseAggregate")
 
+
 class Repository(Generic[A]):
     """Stores aggregates of one class as documents in the ``aggregate:<name>`` table.
 

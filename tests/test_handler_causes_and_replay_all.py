@@ -123,7 +123,12 @@ def test_replay_all_delivers_what_live_dispatch_delivered(store_dir):
     with domain.domain_context():
         raise_both(domain, *elements)
     live = sorted(domain.seen)
-    assert live == [("BookAudit", "Lent"), ("CountActivity", "Joined"), ("CountActivity", "Lent"), ("Welcome", "Joined")]
+    assert live == [
+        ("BookAudit", "Lent"),
+        ("CountActivity", "Joined"),
+        ("CountActivity", "Lent"),
+        ("Welcome", "Joined"),
+    ]
     domain.seen.clear()
     with domain.domain_context():
         report = replay(domain, "$all")
