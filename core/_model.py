@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
-from workbench.core.exceptions import IncorrectUsageError, ValidationError
+from workbench.core.exceptions import IncorrectUsageError, NotSupportedError, ValidationError
 from workbench.core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
+from workbench.core.unsupported import UnsupportedField
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
@@ -66,6 +67,11 @@ def _resolve_annotation(cls: type, name: str, value: Any) -> Any:
     return value
 
 
+def _refuse_unsupported(cls: type, name: str, value: Any) -> None:
+    if isinstance(value, UnsupportedField):
+        raise NotSupportedError(f"`{cls.__name__}.{name}`: {value.feature} is not supported yet by the workbench")
+
+
 def collect_fields(cls: type) -> dict[str, Field]:
     """The fields declared on ``cls`` and its bases, in declaration order.
 
@@ -78,6 +84,7 @@ def collect_fields(cls: type) -> dict[str, Field]:
             continue
         for name, annotation in vars(klass).get("__annotations__", {}).items():
             value = _resolve_annotation(klass, name, annotation)
+            _refuse_unsupported(klass, name, value)
             if isinstance(value, type) and issubclass(value, Field):
                 value = value()
             if not isinstance(value, Field):
@@ -91,6 +98,8 @@ def collect_fields(cls: type) -> dict[str, Field]:
         for name, value in vars(klass).items():
             if isinstance(value, Field):
                 fields[name] = value
+            else:
+                _refuse_unsupported(klass, name, value)
     for name, value in fields.items():
         value.name = name
     return fields

@@ -121,7 +121,33 @@ class Q:
 Predicate = Callable[[dict[str, Any]], bool]
 
 
+class F:
+    """A reference to another field of the same aggregate: ``filter(sold__gt=F("stock"))``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"F({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, F) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("F", self.name))
+
+
 def _field_test(name: str, test: Callable[[Any, Any], bool], arg: Any) -> Predicate:
+    if isinstance(arg, F):
+        other = arg.name
+
+        def compare(doc: dict[str, Any]) -> bool:
+            return test(doc.get(name), doc.get(other))
+
+        return compare
+
     def run(doc: dict[str, Any]) -> bool:
         return test(doc.get(name), arg)
 
@@ -141,6 +167,10 @@ class _Compiler:
         if lookup not in LOOKUPS:
             raise IncorrectUsageError(f"unknown lookup `{lookup}` in `{spec}`; use one of {', '.join(LOOKUPS)}")
         clean = self.repository._clean
+        if isinstance(value, F):
+            clean(name, None)
+            clean(value.name, None)  # both fields must exist
+            return name, lookup, value
         if lookup in _MANY:
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
                 raise IncorrectUsageError(f"`{spec}` needs a list of values, not {value!r}")
@@ -182,6 +212,8 @@ class _Compiler:
                     return probe
                 continue
             name, lookup, arg = self.condition(*child)
+            if isinstance(arg, F):
+                continue
             if lookup == "exact":
                 return name, [arg]
             if lookup == "in":
