@@ -391,6 +391,8 @@ class QuerySet:
 
     def exclude(self, *args: Q, **kwargs: Any) -> QuerySet:
         """Drop aggregates matching all the given conditions."""
+        if not args and not kwargs:
+            return self._clone()  # nothing to exclude (`~Q()` would exclude everything)
         return self._clone(criteria=self._criteria & ~Q(*args, **kwargs))
 
     def order_by(self, *fields: Any) -> QuerySet:

@@ -34,6 +34,11 @@ def not_supported(feature: str) -> NotSupportedError:
     return NotSupportedError(f"{feature} is not supported yet by the workbench")
 
 
+class _UnsupportedAttribute(NotSupportedError, AttributeError):
+    def __init__(self, feature: str) -> None:
+        super().__init__(f"{feature} is not supported yet by the workbench")
+
+
 class Unsupported:
     """A stand-in for a Protean name: importable, but any use raises NotSupportedError.
 
@@ -55,7 +60,8 @@ class Unsupported:
     def __getattr__(self, attribute: str) -> NoReturn:
         if attribute.startswith("__"):
             raise AttributeError(attribute)  # keep introspection (copy, pickle, inspect) working
-        self._fail()
+        # Also an AttributeError, so `hasattr(invariant, "x")` in tools stays False, not a crash.
+        raise _UnsupportedAttribute(str(object.__getattribute__(self, "_feature")))
 
     def __mro_entries__(self, bases: tuple[Any, ...]) -> NoReturn:
         # `class Address(BaseValueObject)`: fail at the class statement.

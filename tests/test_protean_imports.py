@@ -127,3 +127,13 @@ def test_a_name_protean_does_not_have_is_still_an_import_error(tmp_path):
     path = write(tmp_path, "from protean.fields import Integr\n")
     with pytest.raises(Exception, match="cannot import name 'Integr'"):
         load_domain(str(path))
+
+
+def test_tools_probing_a_stand_in_with_hasattr_get_false_not_a_crash():
+    from workbench.core import _protean_alias
+
+    _protean_alias.install()
+    from protean import invariant
+
+    assert not hasattr(invariant, "post")
+    assert "not supported yet" in repr(invariant) or "invariant" in repr(invariant)

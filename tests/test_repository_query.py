@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from workbench.core import Domain
 from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.fields import Identifier, Integer, List, String
-from workbench.core.queryset import Q
+from workbench.core.queryset import F, Q
 from workbench.core.store import open_store
 
 BOOKS = [
@@ -148,3 +148,10 @@ def test_query_agrees_with_a_plain_python_filter(rows, genre, threshold):
     expected = sorted((n for g, n in rows if g == genre or n > threshold), reverse=True)
     assert [i.n for i in found] == expected
     assert found.total == len(expected)
+
+
+def test_exclude_without_conditions_excludes_nothing():
+    _, repo = library(open_store(None))
+    assert repo.query.exclude().count() == 5
+    assert ids(repo.query.filter(copies__gt=F("copies")).all()) == []
+    assert sorted(ids(repo.query.filter(copies__gte=F("copies")).all())) == ["b1", "b2", "b3", "b4"]
