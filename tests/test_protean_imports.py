@@ -137,3 +137,32 @@ def test_tools_probing_a_stand_in_with_hasattr_get_false_not_a_crash():
 
     assert not hasattr(invariant, "post")
     assert "not supported yet" in repr(invariant) or "invariant" in repr(invariant)
+
+
+def test_a_misspelt_annotation_is_one_line_from_the_cli(tmp_path):
+    path = tmp_path / "parcels.py"
+    path.write_text(
+        "from __future__ import annotations\n"
+        "from protean import Domain\n"
+        "from protean.fields import Integer\n"
+        "domain = Domain(name='Parcels')\n"
+        "@domain.aggregate\n"
+        "class Parcel:\n"
+        "    weight: Integr(min_value=0)\n"
+    )
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("workbench")),
+            "--domain",
+            str(path),
+            "--store",
+            str(tmp_path / "s"),
+            "info",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "`Parcel.weight`: unknown name `Integr`" in lines[0]
