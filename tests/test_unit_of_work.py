@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from workbench.core import Domain, UnitOfWork, handle
 from workbench.core.exceptions import ExpectedVersionError
 from workbench.core.fields import Identifier, Integer
@@ -135,3 +137,35 @@ def test_two_changed_copies_of_one_aggregate_are_refused_not_lost():
             other.in_stock = 6
             repo.add(other)
         assert repo.get("b1").in_stock == 10
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["b1", "b2", "b3"]), st.integers(-5, 5), st.sampled_from(["get", "find", "query"])),
+        max_size=15,
+    )
+)
+def test_any_sequence_of_reads_and_saves_in_one_unit_keeps_every_change(operations):
+    domain, _, Inventory, _ = warehouse(open_store(None))
+    repo = domain.repository_for(Inventory)
+    expected = {"b1": 100, "b2": 100}
+    with domain.domain_context():
+        repo.add(Inventory(book_id="b1", in_stock=100))
+        repo.add(Inventory(book_id="b2", in_stock=100))
+        with UnitOfWork(domain):
+            for book, delta, read in operations:
+                if book not in expected:  # created inside the unit, then found again
+                    repo.add(Inventory(book_id=book, in_stock=100))
+                    expected[book] = 100
+                if read == "get":
+                    found = repo.get(book)
+                elif read == "find":
+                    found = repo.find_by(book_id=book)
+                else:
+                    found = repo.query.filter(book_id__in=[book]).all().first
+                found.in_stock += delta
+                repo.add(found)
+                expected[book] += delta
+            assert {i.book_id: i.in_stock for i in repo.all()} == expected
+        assert {i.book_id: i.in_stock for i in repo.all()} == expected
