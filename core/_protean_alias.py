@@ -14,11 +14,12 @@ import types
 
 from workbench.core import context, exceptions, fields, handler
 from workbench.core.aggregate import BaseAggregate
+from workbench.core.criteria import F, Q
 from workbench.core.domain import Domain
 from workbench.core.event import BaseEvent
 from workbench.core.handler import BaseEventHandler
 from workbench.core.protean_utils import DomainObjects, atomic_change, current_uow, fqn, g, utcnow_func
-from workbench.core.queryset import F, Q, QuerySet, ResultSet
+from workbench.core.queryset import QuerySet, ResultSet
 from workbench.core.unit_of_work import UnitOfWork
 from workbench.core.unsupported import Unsupported, module_getattr, unsupported_fields
 

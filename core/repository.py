@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from workbench.core import unit_of_work
+from workbench.core.criteria import Q, matching
 from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError, TooManyObjectsError
 from workbench.core.fields import FieldInvalid
-from workbench.core.queryset import Q, QuerySet, default_limit, matching
+from workbench.core.queryset import QuerySet, default_limit
 
 if TYPE_CHECKING:
     from workbench.core.aggregate import BaseAggregate
@@ -101,7 +102,7 @@ class Repository(Generic[A]):
 
     def filter(self, *args: Q, **filters: Any) -> list[A]:
         """Every aggregate matching all filters (``field=value``, ``field__gt=value`` or
-        ``Q`` objects; lookups as in :data:`~workbench.core.queryset.LOOKUPS`), in insertion order."""
+        ``Q`` objects; lookups as in :data:`~workbench.core.criteria.LOOKUPS`), in insertion order."""
         return [self._instance(key, doc) for key, doc in self._select(filters, args)]
 
     def all(self) -> list[A]:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from workbench.core import Domain
+from workbench.core.criteria import F, Q
 from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.fields import Identifier, Integer, List, String
-from workbench.core.queryset import F, Q
 from workbench.core.store import open_store
 
 BOOKS = [
