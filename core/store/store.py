@@ -53,6 +53,8 @@ class Store:
         self.persistence = persistence
         self.state = StoreState()
         self._lock = threading.RLock()
+        # True while a commit is being written: a "stop now" signal waits for it.
+        self.committing = False
         # Parsed JSON holds no reference cycles, so collecting while millions of fresh
         # objects are created is pure overhead (about 40% of opening a large store).
         gc_was_enabled = gc.isenabled()
@@ -91,12 +93,15 @@ class Store:
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.location} is closed")
+            self.committing = True
             try:
                 self._commit_locked(changes, events)
             except BaseException:
                 for record in events:
                     record["position"] = record["global_position"] = None
                 raise
+            finally:
+                self.committing = False
             if self.persistence.wants_compaction(closing=False):
                 try:
                     self.persistence.compact(self.state)
