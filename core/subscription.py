@@ -241,11 +241,13 @@ class Subscription:
                 for change in on_success:
                     uow.stage(change)
         except _HandlerAborted:
+            self.in_flight = None
             return aborted
         except Exception as exc:
-            return exc
-        finally:
             self.in_flight = None
+            return exc
+        # (After ImmediateStop, in_flight stays set so the engine can say which message it abandoned.)
+        self.in_flight = None
         return None
 
     def _failed(

@@ -310,3 +310,87 @@ def test_an_endless_sync_cascade_stops_at_the_configured_depth(depth):
     # a chain of `limit` events (the origin's first); the runaway level never got in
     assert domain.store.event_count() == limit
     assert max(d["hits"] for d in domain.store.rows("aggregate:ball").values()) == limit - 1
+
+
+# -- stopping `workbench run` while a handler blocks --------------------------------------
+
+BLOCKING_DOMAIN = """
+import pathlib, time
+from protean import Domain, handle
+from protean.fields import Integer, Identifier
+
+domain = Domain()
+HERE = pathlib.Path(__file__).parent
+
+@domain.aggregate
+class Job:
+    n = Integer()
+
+@domain.aggregate
+class Done:
+    ref = Identifier(required=True)
+
+@domain.event(part_of=Job)
+class Started:
+    n = Integer()
+
+@domain.event_handler(part_of=Done, stream_category="job", subscription_profile="fast")
+class Sleeper:
+    @handle(Started)
+    def work(self, event):
+        (HERE / f"entered-{event.n}").touch()
+        while not (HERE / "release").exists():
+            time.sleep(0.05)
+        domain.repository_for(Done).add(Done(ref=str(event.n)))
+"""
+
+
+def _start_blocked_run(tmp_path: Path) -> subprocess.Popen[str]:
+    (tmp_path / "domain.py").write_text(BLOCKING_DOMAIN)
+    workbench = [sys.executable, "-m", "workbench", "--domain", "domain.py", "--store", "st"]
+    for n in (1, 2):
+        subprocess.run([*workbench, "raise", "Started", f"n={n}"], cwd=tmp_path, check=True, capture_output=True)
+    proc = subprocess.Popen([*workbench, "run"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    while not (tmp_path / "entered-1").exists():  # the handler is now blocked in time.sleep
+        assert proc.poll() is None, proc.stderr.read()
+        signal.pthread_sigmask(signal.SIG_BLOCK, [])  # yield without a timed sleep
+    return proc
+
+
+def _done_refs(tmp_path: Path) -> list[str]:
+    store = open_store(tmp_path / "st", read_only=True)
+    try:
+        return sorted(doc["ref"] for doc in store.rows("aggregate:done").values())
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_path, sig):
+    proc = _start_blocked_run(tmp_path)
+    assert proc.stderr is not None
+    proc.send_signal(sig)
+    # Two signals sent at once merge into one: wait until the first was seen.
+    seen = [proc.stderr.readline() for _ in range(2)]
+    assert "stopping after the current message" in seen[-1], seen
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert "not acknowledged and will be delivered again" in err
+    assert "Traceback" not in err
+    assert _done_refs(tmp_path) == []
+    (tmp_path / "release").touch()
+    workbench = [sys.executable, "-m", "workbench", "--domain", "domain.py", "--store", "st"]
+    subprocess.run([*workbench, "process"], cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    assert _done_refs(tmp_path) == ["1", "2"]
+
+
+def test_the_first_signal_stops_run_after_the_current_message(tmp_path):
+    proc = _start_blocked_run(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    # the stop is asked for while the handler still blocks; then the handler finishes
+    (tmp_path / "release").touch()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopping after the current message" in err
+    assert _done_refs(tmp_path) == ["1"]  # the current message finished, the next one waits
