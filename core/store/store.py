@@ -107,7 +107,7 @@ class Store:
                     self.persistence.compact(self.state)
                 except OSError as exc:
                     # The commit is already durable in the journal; compaction can wait.
-                    log.warning("compaction of %s failed: %s", self.location, exc)
+                    log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
 
     def _commit_locked(self, changes: list[Change], events: list[dict[str, Any]]) -> None:
         state = self.state
@@ -200,6 +200,13 @@ class Store:
             try:
                 if not self.read_only and self.persistence.wants_compaction(closing=True):
                     self.persistence.compact(self.state)
+            except (OSError, StoreError) as exc:
+                # Every commit is already durable in the journal: closing still succeeds.
+                log.warning(
+                    "compaction of %s at close failed (%s); the commits are safe in the journal",
+                    self.location,
+                    getattr(exc, "strerror", None) or exc,
+                )
             finally:
                 self.persistence.close()
 
@@ -234,7 +241,11 @@ def open_store(
     if fsync is None:
         fsync = os.environ.get("WORKBENCH_FSYNC", "") in ("1", "true", "yes")
     if lock_timeout is None:
-        lock_timeout = float(os.environ.get("WORKBENCH_LOCK_TIMEOUT", "5"))
+        raw = os.environ.get("WORKBENCH_LOCK_TIMEOUT", "5")
+        try:
+            lock_timeout = float(raw)
+        except ValueError:
+            raise StoreError(f"WORKBENCH_LOCK_TIMEOUT must be a number of seconds, not {raw!r}") from None
     persistence = JsonFilePersistence(path, read_only=read_only, fsync=fsync, lock_timeout=lock_timeout)
     try:
         return Store(persistence)
