@@ -265,3 +265,37 @@ def test_a_value_nested_too_deeply_is_a_validation_error(store_dir):
     assert "nested too deeply" in caught.value.messages["payload"][0]
     store.close()
     assert json_file  # the module under test
+
+
+BOX_DOMAIN = """
+from protean import Domain
+from protean.fields import Dict
+
+domain = Domain()
+domain.config["event_processing"] = "sync"
+
+@domain.aggregate
+class Box:
+    payload = Dict()
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ('{"a":' * 5000 + "1" + "}" * 5000, ("payload", "nested too deeply")),
+        ('{"a":' * 600 + "1" + "}" * 600, ("payload", "cannot be stored")),
+        ('{"a": 99999999999999999999999}', ("payload", "64-bit")),
+    ],
+    ids=["5000-deep", "600-deep", "int-beyond-64-bits"],
+)
+def test_unstorable_dict_values_on_the_cli(tmp_path, value, words):
+    (tmp_path / "box.py").write_text(BOX_DOMAIN)
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "--domain", "box.py", "--store", "st", "new", "Box", f"payload={value}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _one_line_error(result, *words)
