@@ -3,6 +3,7 @@ projection rebuilds, runaway sync cascades, stopping `run` while a handler block
 
 from __future__ import annotations
 
+import select
 import signal
 import subprocess
 import sys
@@ -345,12 +346,24 @@ class Sleeper:
 """
 
 
-def _start_blocked_run(tmp_path: Path) -> subprocess.Popen[str]:
+@pytest.fixture
+def started_runs():
+    """Every `workbench run` a test starts; killed afterwards if a failed test left it running."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def _start_blocked_run(tmp_path: Path, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
     (tmp_path / "domain.py").write_text(BLOCKING_DOMAIN)
     workbench = [sys.executable, "-m", "workbench", "--domain", "domain.py", "--store", "st"]
     for n in (1, 2):
         subprocess.run([*workbench, "raise", "Started", f"n={n}"], cwd=tmp_path, check=True, capture_output=True)
     proc = subprocess.Popen([*workbench, "run"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    started.append(proc)
     assert proc.stderr is not None
     while not (tmp_path / "entered-1").exists():  # the handler is now blocked in time.sleep
         assert proc.poll() is None, proc.stderr.read()
@@ -367,13 +380,17 @@ def _done_refs(tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_path, sig):
-    proc = _start_blocked_run(tmp_path)
+def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_path, sig, started_runs):
+    proc = _start_blocked_run(tmp_path, started_runs)
     assert proc.stderr is not None
     proc.send_signal(sig)
     # Two signals sent at once merge into one: wait until the first was seen.
-    seen = [proc.stderr.readline() for _ in range(2)]
-    assert "stopping after the current message" in seen[-1], seen
+    seen = []
+    while not any("stopping after the current message" in line for line in seen):
+        # A generous guard against hanging on a process that never answers, not a speed check.
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        assert ready, f"no notice of the first signal; stderr so far: {seen}"
+        seen.append(proc.stderr.readline())
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
     assert "not acknowledged and will be delivered again" in err
@@ -385,8 +402,8 @@ def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_pa
     assert _done_refs(tmp_path) == ["1", "2"]
 
 
-def test_the_first_signal_stops_run_after_the_current_message(tmp_path):
-    proc = _start_blocked_run(tmp_path)
+def test_the_first_signal_stops_run_after_the_current_message(tmp_path, started_runs):
+    proc = _start_blocked_run(tmp_path, started_runs)
     proc.send_signal(signal.SIGINT)
     # the stop is asked for while the handler still blocks; then the handler finishes
     (tmp_path / "release").touch()
