@@ -226,11 +226,15 @@ class JsonFilePersistence:
     def _fill_from_snapshot(state: StoreState, data: dict[str, Any], meta: dict[str, Any]) -> None:
         key_fields: dict[str, str] = meta.get("tables", {})
         events = list(data.get(_EVENTS_TABLE, {}).values())
-        for index, record in enumerate(events, 1):
-            for key in _EVENT_KEYS:
-                if key not in record:
-                    raise KeyError(f"{key} (event {index})")
-        state.load_events(events)
+        try:
+            state.load_events(events)
+        except KeyError:
+            # Only now look for the culprit, so that a healthy open pays nothing for it.
+            for index, record in enumerate(events, 1):
+                for key in _EVENT_KEYS:
+                    if key not in record:
+                        raise KeyError(f"{key} (event {index})") from None
+            raise
         for table, docs in data.items():
             if table in (_META_TABLE, _EVENTS_TABLE):
                 continue
