@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
-from workbench.core.exceptions import IncorrectUsageError, ValidationError
+from workbench.core.exceptions import IncorrectUsageError, NotSupportedError, ValidationError
 from workbench.core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
+from workbench.core.unsupported import UnsupportedField
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
@@ -46,7 +47,7 @@ class ElementMeta:
         self.unique_fields = tuple(n for n, f in self.fields.items() if f.unique and not f.identifier)
 
 
-def _resolve_annotation(cls: type, value: Any) -> Any:
+def _resolve_annotation(cls: type, name: str, value: Any) -> Any:
     if isinstance(value, str):
         # `from __future__ import annotations` turns `x: Integer()` into a string.
         module = sys.modules.get(cls.__module__)
@@ -54,9 +55,21 @@ def _resolve_annotation(cls: type, value: Any) -> Any:
         namespace.update(vars(cls))
         try:
             return eval(value, namespace)
+        except NameError as exc:
+            if name.startswith("_"):
+                return None
+            # A misspelt field type (`weight: Integr()`) must not silently drop the field.
+            raise IncorrectUsageError(
+                f"`{cls.__name__}.{name}`: unknown name `{exc.name}` in the annotation `{value}`"
+            ) from None
         except Exception:
             return None
     return value
+
+
+def _refuse_unsupported(cls: type, name: str, value: Any) -> None:
+    if isinstance(value, UnsupportedField):
+        raise NotSupportedError(f"`{cls.__name__}.{name}`: {value.feature} is not supported yet by the workbench")
 
 
 def collect_fields(cls: type) -> dict[str, Field]:
@@ -70,7 +83,8 @@ def collect_fields(cls: type) -> dict[str, Field]:
         if klass is object:
             continue
         for name, annotation in vars(klass).get("__annotations__", {}).items():
-            value = _resolve_annotation(klass, annotation)
+            value = _resolve_annotation(klass, name, annotation)
+            _refuse_unsupported(klass, name, value)
             if isinstance(value, type) and issubclass(value, Field):
                 value = value()
             if not isinstance(value, Field):
@@ -84,6 +98,8 @@ def collect_fields(cls: type) -> dict[str, Field]:
         for name, value in vars(klass).items():
             if isinstance(value, Field):
                 fields[name] = value
+            else:
+                _refuse_unsupported(klass, name, value)
     for name, value in fields.items():
         value.name = name
     return fields

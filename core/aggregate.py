@@ -77,6 +77,8 @@ class BaseAggregate(BaseModel):
             stream_name=stream,
             category=meta.stream_category or "",
             expected_version=position,
+            # Protean's "<version being written>.<n-th event raised since the last save>".
+            sequence_id=f"{values['_version'] + 1}.{len(values['_events']) + 1}",
         )
         values["_event_position"] = position + 1
         # Handlers and tests see a copy carrying its metadata; the caller's instance is unchanged.

@@ -144,7 +144,15 @@ class SyncDispatcher:
             self._depth = 0
             self._queue.clear()
         if failures:
-            raise HandlerError(_summary(failures), failures)
+            raise HandlerError(_summary(failures), failures) from _cause(failures)
+
+
+def _cause(failures: list[HandlerFailure]) -> BaseException | None:
+    """The original exception, or an ExceptionGroup of all of them when several methods failed."""
+    errors = [f.exception for f in failures if f.exception is not None]
+    if len(errors) <= 1:
+        return errors[0] if errors else None
+    return BaseExceptionGroup(f"{len(errors)} event handler methods failed", errors)
 
 
 def _summary(failures: list[Any]) -> str:

@@ -27,6 +27,7 @@ from workbench.core.handler import BaseEventHandler
 from workbench.core.message import Message, stream_category
 from workbench.core.repository import Repository
 from workbench.core.store import Store, open_store
+from workbench.core.unsupported import DOMAIN_DECORATORS, Unsupported
 
 T = TypeVar("T", bound=type)
 
@@ -182,6 +183,14 @@ class Domain:
             return new_cls
 
         return apply(target) if target is not None else apply
+
+    def __getattr__(self, name: str) -> Any:
+        # `@domain.entity`, `@domain.command`, ...: Protean decorators not offered yet fail
+        # with one line naming the feature, instead of an AttributeError.
+        feature = DOMAIN_DECORATORS.get(name)
+        if feature is None:
+            raise AttributeError(f"'Domain' object has no attribute {name!r}")
+        return Unsupported(f"domain.{name}", f"{feature} (@domain.{name})")
 
     def aggregate(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an aggregate: ``@domain.aggregate`` or ``@domain.aggregate(stream_category=...)``."""

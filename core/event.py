@@ -34,7 +34,7 @@ class BaseEvent(ImmutableModel):
     def _metadata(self) -> Namespace | None:
         """Protean-style metadata (headers, domain, envelope) once the event is raised."""
         message = self.__dict__.get("_message")
-        return message.metadata if message is not None else None
+        return Namespace(message.metadata_dict(_fqn(type(self)))) if message is not None else None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -46,7 +46,7 @@ class BaseEvent(ImmutableModel):
         data = self._fields_json()
         message = self.__dict__.get("_message")
         if message is not None:
-            data["_metadata"] = message.metadata.to_dict()
+            data["_metadata"] = message.metadata_dict(_fqn(type(self)))
         return data
 
     def __eq__(self, other: object) -> bool:
@@ -59,6 +59,10 @@ class BaseEvent(ImmutableModel):
         return f"<{type(self).__name__}: {self._fields_json()}>"
 
 
+def _fqn(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def build_record(
     domain: Domain,
     event: BaseEvent,
@@ -66,16 +70,18 @@ def build_record(
     stream_name: str,
     category: str,
     expected_version: int | None,
+    sequence_id: str | None = None,
 ) -> dict[str, Any]:
     """The store record for ``event`` raised now on ``stream_name``.
 
-    Correlation follows the message being handled: an event raised by a handler is
+    ``sequence_id`` is Protean's ``"<aggregate version>.<n>"`` for events raised by an
+    aggregate. Correlation follows the message being handled: an event raised by a handler is
     caused by that handler's message and shares its correlation id and stream origin.
     """
     data = event._fields_json()
     message_id = domain.new_message_id()
     parent = current_message()
-    return {
+    record: dict[str, Any] = {
         "id": message_id,
         "type": type(event).__type__,
         "stream_name": stream_name,
@@ -93,3 +99,6 @@ def build_record(
             "checksum": checksum(data),
         },
     }
+    if sequence_id is not None:
+        record["metadata"]["sequence_id"] = sequence_id
+    return record

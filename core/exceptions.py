@@ -114,3 +114,51 @@ class StoreFormatError(StoreError):
 
 class DomainLoadError(ProteanException):
     """A domain file or module could not be loaded."""
+
+
+# The rest of Protean 0.18's exception classes, so domain code that imports or catches
+# them loads; the engine itself raises few of them.
+
+
+class InvalidDataError(ProteanException):
+    """Data could not be turned into a domain object."""
+
+
+class InvalidOperationError(ProteanException):
+    """An operation is not allowed in the object's current situation."""
+
+
+class InvalidStateError(ProteanException):
+    """An object is in a state that does not allow the operation."""
+
+
+class InsufficientDataError(ProteanException):
+    """Not enough data was given to perform the operation."""
+
+
+class SendError(ProteanException):
+    """A message (e-mail, broker publish) could not be sent."""
+
+
+class DatabaseError(ProteanException):
+    """The persistence layer failed."""
+
+
+class DuplicateCommandError(ProteanException):
+    """A command with the same idempotency key was already processed."""
+
+
+class CommandExpiredError(ProteanException):
+    """A command arrived after its deadline."""
+
+
+class NoDomainException(ProteanException):
+    """No domain is active."""
+
+
+class ProteanExceptionWithMessage(ProteanException):
+    """An engine error carrying a dict of messages (Protean's shape)."""
+
+    def __init__(self, messages: Any = None, **kwargs: Any) -> None:
+        super().__init__(messages)
+        self.messages = messages

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.store import Change
@@ -31,6 +31,8 @@ class HandlerFailure:
     traceback: str
     time: str
     mode: str = "sync"
+    # The exception object itself, for chaining (`raise HandlerError(...) from it`); never stored.
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         """``Handler.method on Type (stream@position): Error: text``."""
@@ -40,8 +42,8 @@ class HandlerFailure:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as stored."""
-        return asdict(self)
+        """The record as stored (without the live exception object)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "exception"}
 
 
 def record_failure(
@@ -75,6 +77,7 @@ def make_failure(
         traceback="".join(traceback.format_exception(exc)),
         time=domain.now_iso(),
         mode=mode,
+        exception=exc,
     )
 
 

@@ -243,10 +243,17 @@ class _Bounded(Field):
         if self._unbounded:
             return value
         if self.min_value is not None and value < self.min_value:
-            raise FieldInvalid(f"Input should be greater than or equal to {self.min_value}")
+            raise FieldInvalid(f"Input should be greater than or equal to {_bound_text(self.min_value)}")
         if self.max_value is not None and value > self.max_value:
-            raise FieldInvalid(f"Input should be less than or equal to {self.max_value}")
+            raise FieldInvalid(f"Input should be less than or equal to {_bound_text(self.max_value)}")
         return value
+
+
+def _bound_text(bound: float) -> str:
+    # Protean (Pydantic) prints a whole-number float bound without its ".0": `100`, not `100.0`.
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound)
 
 
 class Integer(_Bounded):
@@ -305,7 +312,7 @@ class Boolean(Field):
     def _cast(self, value: Any) -> Any:
         if isinstance(value, bool):
             return value
-        if isinstance(value, int) and value in (0, 1):
+        if isinstance(value, (int, float)) and value in (0, 1):
             return bool(value)
         if isinstance(value, str):
             lowered = value.strip().lower()
@@ -313,6 +320,9 @@ class Boolean(Field):
                 return True
             if lowered in _FALSE:
                 return False
+        if isinstance(value, (str, int)):
+            # Protean's wording for a scalar it cannot read as true or false.
+            raise FieldInvalid("Input should be a valid boolean, unable to interpret input")
         raise FieldInvalid("Input should be a valid boolean")
 
 
@@ -321,12 +331,17 @@ class Date(Field):
 
     def _cast(self, value: Any) -> Any:
         if isinstance(value, _dt.datetime):
-            return value.date()
+            return _exact_date(value)
         if isinstance(value, _dt.date):
             return value
         if isinstance(value, str):
+            text = value.strip()
             try:
-                return _dt.date.fromisoformat(value.strip())
+                return _dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+            try:
+                return _exact_date(_dt.datetime.fromisoformat(text))
             except ValueError:
                 pass
         raise FieldInvalid("Input should be a valid date")
@@ -336,6 +351,13 @@ class Date(Field):
 
     def from_json(self, value: Any) -> Any:
         return _dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _exact_date(value: _dt.datetime) -> _dt.date:
+    """The date of a midnight datetime; any time of day is refused rather than dropped."""
+    if value.time() != _dt.time(0):
+        raise FieldInvalid("Datetimes provided to dates should have zero time - e.g. be exact dates")
+    return value.date()
 
 
 class DateTime(Field):

@@ -11,7 +11,13 @@ from types import ModuleType
 
 from workbench.core import _protean_alias
 from workbench.core.domain import Domain, loading_domain_file
-from workbench.core.exceptions import DomainLoadError, ProteanException
+from workbench.core.exceptions import (
+    ConfigurationError,
+    DomainLoadError,
+    IncorrectUsageError,
+    NotSupportedError,
+    ProteanException,
+)
 from workbench.core.store import Store
 
 
@@ -114,6 +120,10 @@ def _user_error(target: str, exc: BaseException) -> DomainLoadError:
     ]
     where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     error = DomainLoadError(f"error while loading {target}{where}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, (NotSupportedError, IncorrectUsageError, ConfigurationError)):
+        # The engine's own checks at decoration: the one line names the class, the problem
+        # and the user's line; the frames would repeat it.
+        return error
     error.details = "".join(traceback.format_list(frames)) + f"{type(exc).__name__}: {exc}\n"  # type: ignore[attr-defined]
     return error
 

@@ -5,7 +5,7 @@ A record is plain JSON::
     {"id", "type", "stream_name", "stream_category", "position", "global_position",
      "time", "data",
      "metadata": {"correlation_id", "causation_id", "origin_stream", "asynchronous",
-                  "expected_version", "checksum"}}
+                  "expected_version", "checksum", "sequence_id"}}
 
 :class:`Message` wraps a record without copying it and also offers Protean's nested
 view (``message.metadata.headers.id``, ``message.metadata.domain.correlation_id``).
@@ -82,26 +82,54 @@ class Message:
     @property
     def metadata(self) -> Namespace:
         """Protean's metadata layout: ``headers``, ``domain``, ``envelope``, ``event_store``."""
+        return Namespace(self.metadata_dict())
+
+    def metadata_dict(self, fqn: str | None = None) -> dict[str, Any]:
+        """The metadata as plain dicts; ``fqn`` is looked up in the active domain unless given."""
         r = self.record
         m = r["metadata"]
-        return Namespace(
-            {
-                "headers": {"id": r["id"], "time": r["time"], "type": r["type"], "stream": r["stream_name"]},
-                "envelope": {"specversion": "1.0", "checksum": m.get("checksum")},
-                "domain": {
-                    "kind": r.get("kind", "EVENT"),
-                    "origin_stream": m.get("origin_stream"),
-                    "stream_category": r["stream_category"],
-                    "version": int(r["type"].rpartition(".v")[2] or 1),
-                    "asynchronous": m.get("asynchronous"),
-                    "expected_version": m.get("expected_version"),
-                    "correlation_id": m.get("correlation_id"),
-                    "causation_id": m.get("causation_id"),
-                },
-                "event_store": {"position": r.get("position"), "global_position": r.get("global_position")},
-                "extensions": m.get("extensions", {}),
-            }
-        )
+        return {
+            "headers": {"id": r["id"], "time": r["time"], "type": r["type"], "stream": r["stream_name"]},
+            "envelope": {"specversion": "1.0", "checksum": m.get("checksum")},
+            "domain": {
+                "fqn": fqn if fqn is not None else self._class_fqn(),
+                "kind": r.get("kind", "EVENT"),
+                "origin_stream": m.get("origin_stream"),
+                "stream_category": r["stream_category"],
+                "version": int(r["type"].rpartition(".v")[2] or 1),
+                "sequence_id": m.get("sequence_id"),
+                "asynchronous": m.get("asynchronous"),
+                "expected_version": m.get("expected_version"),
+                "priority": m.get("priority", 0),
+                "correlation_id": m.get("correlation_id"),
+                "causation_id": m.get("causation_id"),
+            },
+            "event_store": {"position": r.get("position"), "global_position": r.get("global_position")},
+            "extensions": m.get("extensions", {}),
+        }
+
+    def _class_fqn(self) -> str | None:
+        # Not stored with every record (it would grow the store); the domain knows the class.
+        from workbench.core.context import active_domain
+
+        domain = active_domain()
+        event_cls = domain.event_class(self.type) if domain is not None else None
+        return f"{event_cls.__module__}.{event_cls.__qualname__}" if event_cls is not None else None
+
+    def to_domain_object(self) -> Any:
+        """The event object this message stores, as a handler receives it (needs a domain context).
+
+        Raises:
+            IncorrectUsageError: no domain is active.
+            DeserializationError: the domain has no class for this message's type.
+        """
+        from workbench.core.context import active_domain
+        from workbench.core.exceptions import IncorrectUsageError
+
+        domain = active_domain()
+        if domain is None:
+            raise IncorrectUsageError("to_domain_object() needs an active domain (use `with domain.domain_context():`)")
+        return domain.event_from_message(self)
 
     def verify_checksum(self) -> bool:
         """True when the payload still matches the checksum written with it."""

@@ -129,12 +129,8 @@ def _run(
     should_stop: Callable[[], bool] | None,
 ) -> tuple[int, int]:
     engine = Engine(domain)
-    wanted = {h.__name__ for h in handlers}
-    subscriptions = [
-        s
-        for s in engine.subscriptions
-        if s.handler.__name__ in wanted and (s.category in (category, "$all") or category == "$all")
-    ]
+    wanted = set(handlers)
+    by_handler = {(s.handler, s.category): s for s in engine.subscriptions if s.handler in wanted}
     start = max(from_position or 1, 1)
     last = domain.store.event_count() if to_position is None else to_position
     records = [r for r in domain.event_store._records(category, start, None) if r["global_position"] <= last]
@@ -145,9 +141,11 @@ def _run(
         if should_stop is not None and should_stop():
             break
         message = Message(record)
-        for subscription in subscriptions:
-            handler = subscription.handler
-            if not handler.methods_for(message.type) or not domain.origin_matches(handler, record):  # type: ignore[attr-defined]
+        # Exactly the deliveries live dispatch makes: the handlers of the record's own
+        # category and of `$all` (source_stream applied), each once.
+        for handler in domain.handlers_for(message):
+            subscription = by_handler.get((handler, record["stream_category"])) or by_handler.get((handler, "$all"))
+            if subscription is None or not handler.methods_for(message.type):  # type: ignore[attr-defined]
                 continue
             if handler.meta_.options.get("replayable", True) is False:  # type: ignore[attr-defined]
                 tally.count(subscription.name, "skipped")

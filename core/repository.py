@@ -5,25 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from workbench.core import unit_of_work
+from workbench.core.criteria import Q, matching
 from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError, TooManyObjectsError
 from workbench.core.fields import FieldInvalid
+from workbench.core.queryset import QuerySet, default_limit
 
 if TYPE_CHECKING:
     from workbench.core.aggregate import BaseAggregate
     from workbench.core.domain import Domain
 
 A = TypeVar("A", bound="BaseAggregate")
-
-_LOOKUPS = {
-    "exact": lambda value, arg: value == arg,
-    "ne": lambda value, arg: value != arg,
-    "in": lambda value, arg: value in arg,
-    "gt": lambda value, arg: value is not None and value > arg,
-    "gte": lambda value, arg: value is not None and value >= arg,
-    "lt": lambda value, arg: value is not None and value < arg,
-    "lte": lambda value, arg: value is not None and value <= arg,
-    "contains": lambda value, arg: value is not None and arg in value,
-}
 
 
 class Repository(Generic[A]):
@@ -56,18 +47,42 @@ class Repository(Generic[A]):
             new_uow.track(aggregate)
         return aggregate
 
+    @property
+    def query(self) -> QuerySet:
+        """A new query over this aggregate class (Protean's ``repo.query``)."""
+        return QuerySet(self, limit=default_limit(self))
+
     def get(self, identifier: Any) -> A:
         """The aggregate with this identity.
+
+        Inside a unit of work this is the unit's own copy when it already read or
+        saved the aggregate, so pending changes are seen.
 
         Raises:
             ObjectNotFoundError: there is none.
         """
-        doc = self.domain.store.get(self.table, self._clean(self.id_field, identifier))
-        if doc is None:
+        found = self.get_or_none(identifier)
+        if found is None:
             raise ObjectNotFoundError(
                 f"`{self.aggregate_cls.__name__}` object with identifier {identifier} does not exist."
             )
-        return self.aggregate_cls._from_doc(doc)  # type: ignore[no-any-return]
+        return found
+
+    def get_or_none(self, identifier: Any) -> A | None:
+        """The aggregate with this identity, or None when there is none."""
+        if identifier is None:
+            return None
+        key = self._clean(self.id_field, identifier)
+        uow = unit_of_work.current_uow(self.domain)
+        if uow is not None:
+            known = uow.identity(self.aggregate_cls, key)
+            if known is not None:
+                return known  # type: ignore[return-value]
+        doc = self.domain.store.get(self.table, key)
+        if doc is None:
+            return None
+        aggregate = self.aggregate_cls._from_doc(doc)
+        return uow.remember(aggregate) if uow is not None else aggregate  # type: ignore[return-value]
 
     def find_by(self, **filters: Any) -> A:
         """The one aggregate matching every filter.
@@ -76,36 +91,33 @@ class Repository(Generic[A]):
             ObjectNotFoundError: none matches.
             TooManyObjectsError: more than one matches.
         """
-        keys = self._matching_keys(filters, limit=2)
-        if not keys:
+        found = self._select(filters, limit=2)
+        if not found:
             raise ObjectNotFoundError(f"`{self.aggregate_cls.__name__}` object with values {filters} does not exist.")
-        if len(keys) > 1:
+        if len(found) > 1:
             raise TooManyObjectsError(
                 f"More than one object of `{self.aggregate_cls.__name__}` found with values {filters}"
             )
-        return self.aggregate_cls._from_doc(self.domain.store.rows(self.table)[keys[0]])  # type: ignore[no-any-return]
+        return self._instance(*found[0])
 
-    def filter(self, **filters: Any) -> list[A]:
-        """Every aggregate matching all filters (``field=value`` or ``field__gt=value``,
-        with lookups ``exact ne in gt gte lt lte contains``), in insertion order."""
-        rows = self.domain.store.rows(self.table)
-        from_doc = self.aggregate_cls._from_doc
-        return [from_doc(rows[key]) for key in self._matching_keys(filters)]
+    def filter(self, *args: Q, **filters: Any) -> list[A]:
+        """Every aggregate matching all filters (``field=value``, ``field__gt=value`` or
+        ``Q`` objects; lookups as in :data:`~workbench.core.criteria.LOOKUPS`), in insertion order."""
+        return [self._instance(key, doc) for key, doc in self._select(filters, args)]
 
     def all(self) -> list[A]:
         """Every aggregate of this class."""
-        from_doc = self.aggregate_cls._from_doc
-        return [from_doc(doc) for doc in self.domain.store.rows(self.table).values()]
+        return [self._instance(key, doc) for key, doc in self._select({})]
 
     def exists(self, **filters: Any) -> bool:
         """True when at least one aggregate matches (``exists(id=...)`` works too)."""
-        return bool(self._matching_keys(filters, limit=1))
+        return bool(self._select(filters, limit=1))
 
     def count(self, **filters: Any) -> int:
         """How many aggregates match."""
-        if not filters:
+        if not filters and not self._pending_docs():
             return len(self.domain.store.rows(self.table))
-        return len(self._matching_keys(filters))
+        return len(self._select(filters))
 
     # -- matching ---------------------------------------------------------------------
 
@@ -120,50 +132,36 @@ class Repository(Generic[A]):
         except FieldInvalid:
             return value
 
-    def _matching_keys(self, filters: dict[str, Any], limit: int | None = None) -> list[Any]:
-        store = self.domain.store
-        if len(filters) == 1:
+    def _pending_docs(self) -> dict[Any, dict[str, Any]]:
+        """Documents of this class's aggregates saved in the current unit of work, by key."""
+        uow = unit_of_work.current_uow(self.domain)
+        if uow is None:
+            return {}
+        return {a.id_value: a._fields_json() for a in uow.pending(self.aggregate_cls)}
+
+    def _instance(self, key: Any, doc: dict[str, Any]) -> A:
+        """The aggregate for a matched document: the unit of work's copy if it has one."""
+        uow = unit_of_work.current_uow(self.domain)
+        if uow is None:
+            return self.aggregate_cls._from_doc(doc)  # type: ignore[no-any-return]
+        known = uow.identity(self.aggregate_cls, key)
+        if known is not None:
+            return known  # type: ignore[return-value]
+        return uow.remember(self.aggregate_cls._from_doc(doc))  # type: ignore[return-value]
+
+    def _select(
+        self, filters: dict[str, Any], args: tuple[Q, ...] = (), limit: int | None = None
+    ) -> list[tuple[Any, dict[str, Any]]]:
+        if len(filters) == 1 and not args:
             # The common `find_by(field=value)`: one index probe, nothing else.
             ((spec, value),) = filters.items()
-            if "__" not in spec and spec != self.id_field:
-                keys = store.keys_where(self.table, spec, self._clean(spec, value))
-                return keys[:limit] if limit is not None else keys
-        equal: list[tuple[str, Any]] = []
-        other: list[tuple[str, Any, Any]] = []
-        for spec, value in filters.items():
-            name, _, lookup = spec.partition("__")
-            lookup = lookup or "exact"
-            if lookup not in _LOOKUPS:
-                raise IncorrectUsageError(f"unknown lookup `{lookup}` in `{spec}`; use one of {', '.join(_LOOKUPS)}")
-            if lookup == "in":
-                cleaned = [self._clean(name, v) for v in value]
-            elif lookup == "contains":
-                self._clean(name, None)
-                cleaned = value
-            else:
-                cleaned = self._clean(name, value)
-            if lookup == "exact":
-                equal.append((name, cleaned))
-            else:
-                other.append((name, cleaned, _LOOKUPS[lookup]))
-        rows = store.rows(self.table)
-        if equal:
-            if equal[0][0] == self.id_field:
-                candidates = [equal[0][1]] if equal[0][1] in rows else []
-            else:
-                candidates = store.keys_where(self.table, equal[0][0], equal[0][1])
-            rest = equal[1:]
-        else:
-            candidates = list(rows)
-            rest = []
-        result = []
-        for key in candidates:
-            doc = rows[key]
-            if all(doc.get(n) == v for n, v in rest) and all(test(doc.get(n), v) for n, v, test in other):
-                result.append(key)
-                if limit is not None and len(result) >= limit:
-                    break
-        return result
+            if "__" not in spec and spec != self.id_field and not self._pending_docs():
+                rows = self.domain.store.rows(self.table)
+                keys = self.domain.store.keys_where(self.table, spec, self._clean(spec, value))
+                if limit is not None:
+                    keys = keys[:limit]
+                return [(key, rows[key]) for key in keys]
+        return matching(self, Q(*args, **filters), limit)
 
 
 def table_name(aggregate_cls: type) -> str:

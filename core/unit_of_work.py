@@ -6,7 +6,12 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import active_domain
-from workbench.core.exceptions import IncorrectUsageError, TransactionError, ValidationError
+from workbench.core.exceptions import (
+    ExpectedVersionError,
+    IncorrectUsageError,
+    TransactionError,
+    ValidationError,
+)
 from workbench.core.message import Message
 from workbench.core.store import Change
 
@@ -31,9 +36,24 @@ class UnitOfWork:
     A unit of work opened inside another one for the same domain joins it (as in
     Protean: there are no savepoints); a failure inside the inner block makes the
     outer one roll back. Events are dispatched to sync handlers after the commit.
+
+    It is also an identity map: every aggregate read or saved inside it is kept, and
+    reading it again returns that same instance, so changes made through one reference
+    are never lost to a second, stale copy (as in Protean).
     """
 
-    __slots__ = ("_aggregates", "_changes", "_events", "_outer", "_rollback_only", "_token", "domain", "in_progress")
+    __slots__ = (
+        "_aggregates",
+        "_changes",
+        "_events",
+        "_failure",
+        "_identity",
+        "_outer",
+        "_rollback_only",
+        "_token",
+        "domain",
+        "in_progress",
+    )
 
     def __init__(self, domain: Domain | None = None) -> None:
         resolved = domain or active_domain()
@@ -43,17 +63,57 @@ class UnitOfWork:
         self._aggregates: dict[tuple[type, Any], BaseAggregate] = {}
         self._events: list[dict[str, Any]] = []
         self._changes: list[Change] = []
+        # (class, key) -> the one instance of that aggregate in this unit of work.
+        self._identity: dict[tuple[type, Any], BaseAggregate] = {}
         self._outer: UnitOfWork | None = None
         self._token: Token[UnitOfWork | None] | None = None
         self._rollback_only = False
+        self._failure: BaseException | None = None  # what made a nested unit fail
         self.in_progress = False
 
     # -- collecting -------------------------------------------------------------------
 
-    def track(self, aggregate: BaseAggregate) -> None:
-        """Save ``aggregate`` (and its raised events) when this unit commits."""
+    def track(self, aggregate: BaseAggregate) -> BaseAggregate:
+        """Save ``aggregate`` (and its raised events) when this unit commits.
+
+        Returns the instance that will be saved. When another instance of the same
+        aggregate is already here, an unchanged ``aggregate`` (a stale re-read) never
+        replaces it: the one with the changes is kept.
+
+        Raises:
+            ExpectedVersionError: two different instances of one aggregate were both
+                changed; saving either would silently drop the other's changes.
+        """
         target = self._outer or self
-        target._aggregates[(type(aggregate), aggregate.id_value)] = aggregate
+        key = (type(aggregate), aggregate.id_value)
+        existing = target._identity.get(key)
+        if existing is not None and existing is not aggregate:
+            if not _changed(aggregate):
+                aggregate = existing
+            elif _changed(existing):
+                raise ExpectedVersionError(
+                    f"`{key[0].__name__}` {key[1]} was changed through two different copies in one unit of work; "
+                    "load it once (reads inside a unit of work return the same copy)"
+                )
+        target._identity[key] = aggregate
+        target._aggregates[key] = aggregate
+        return aggregate
+
+    def identity(self, aggregate_cls: type, key: Any) -> BaseAggregate | None:
+        """The instance of this aggregate already read or saved in this unit of work, if any."""
+        return (self._outer or self)._identity.get((aggregate_cls, key))
+
+    def remember(self, aggregate: BaseAggregate) -> BaseAggregate:
+        """Keep a freshly loaded ``aggregate`` in the identity map; returns the instance to use.
+
+        An instance already here wins, so every read hands out the same copy.
+        """
+        identity = (self._outer or self)._identity
+        return identity.setdefault((type(aggregate), aggregate.id_value), aggregate)
+
+    def pending(self, aggregate_cls: type) -> list[BaseAggregate]:
+        """The instances of ``aggregate_cls`` saved in this unit of work, not yet committed."""
+        return [a for (cls, _), a in (self._outer or self)._aggregates.items() if cls is aggregate_cls]
 
     def record_event(self, record: dict[str, Any]) -> None:
         """Append an event record not raised through an aggregate."""
@@ -79,13 +139,15 @@ class UnitOfWork:
         if self._outer is not None:
             if exc_type is not None:
                 self._outer._rollback_only = True
+                if self._outer._failure is None:
+                    self._outer._failure = exc
             return
         assert self._token is not None
         _current.reset(self._token)
         if exc_type is not None or self._rollback_only:
             self.rollback()
             if exc_type is None:
-                raise TransactionError("Unit of Work rolled back: a nested unit of work failed")
+                raise TransactionError("Unit of Work rolled back: a nested unit of work failed") from self._failure
             return
         messages = self.commit()
         if messages:
@@ -94,6 +156,7 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Forget everything collected."""
         self._aggregates.clear()
+        self._identity.clear()
         self._events.clear()
         self._changes.clear()
 
@@ -124,6 +187,7 @@ class UnitOfWork:
             values["_persisted"] = change.doc
             values["_events"] = []
         self._aggregates = {}
+        self._identity = {}
         self._events = []
         self._changes = []
         return [Message(record) for record in events] if events else []
@@ -145,3 +209,14 @@ class UnitOfWork:
             if value is not None and any(k != key for k in self.domain.store.keys_where(table, name, value)):
                 raise ValidationError({name: [f"`{cls.__name__}` with {name}={value!r} already exists"]})
         return Change(table, meta.id_field, key, doc, expected_version=version, label=cls.__name__)  # type: ignore[arg-type]
+
+
+def _changed(aggregate: BaseAggregate) -> bool:
+    """True when ``aggregate`` differs from what it was loaded as (or is new, or raised events)."""
+    values = aggregate.__dict__
+    persisted = values["_persisted"]
+    if persisted is None or values["_events"]:
+        return True
+    doc = aggregate._fields_json()
+    doc["_version"] = values["_version"]
+    return bool(doc != persisted)

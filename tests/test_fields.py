@@ -22,7 +22,8 @@ def Thing():
         code = String(min_length=2)
         note = Text()
         count = Integer(min_value=0, max_value=10)
-        price = Float(min_value=0)
+        price = Float(min_value=0, max_value=100.0)
+        ratio = Float(max_value=1.5)
         active = Boolean(default=False)
         status = String(choices=["PENDING", "SHIPPED", "DELIVERED"], default="PENDING")
         born = Date()
@@ -63,7 +64,23 @@ def test_every_bad_field_is_reported_at_once(Thing):
         ({"name": "a", "count": 1.5}, "count", "Input should be a valid integer, got a number with a fractional part"),
         ({"name": "a", "count": -1}, "count", "Input should be greater than or equal to 0"),
         ({"name": "a", "count": 11}, "count", "Input should be less than or equal to 10"),
-        ({"name": "a", "active": "perhaps"}, "active", "Input should be a valid boolean"),
+        ({"name": "a", "active": "perhaps"}, "active", "Input should be a valid boolean, unable to interpret input"),
+        ({"name": "a", "active": 2}, "active", "Input should be a valid boolean, unable to interpret input"),
+        ({"name": "a", "active": [1]}, "active", "Input should be a valid boolean"),
+        ({"name": "a", "active": 2.5}, "active", "Input should be a valid boolean"),
+        ({"name": "a", "price": 101}, "price", "Input should be less than or equal to 100"),
+        ({"name": "a", "price": -1}, "price", "Input should be greater than or equal to 0"),
+        ({"name": "a", "ratio": 2}, "ratio", "Input should be less than or equal to 1.5"),
+        (
+            {"name": "a", "born": dt.datetime(2026, 5, 6, 7, 8)},
+            "born",
+            "Datetimes provided to dates should have zero time - e.g. be exact dates",
+        ),
+        (
+            {"name": "a", "born": "2026-05-06T07:08:00"},
+            "born",
+            "Datetimes provided to dates should have zero time - e.g. be exact dates",
+        ),
         ({"name": "a", "born": "yesterday"}, "born", "Input should be a valid date"),
         ({"name": "a", "seen": "noon"}, "seen", "Input should be a valid datetime"),
         ({"name": "a", "tags": "x"}, "tags", "Input should be a valid list"),
@@ -74,6 +91,31 @@ def test_every_bad_field_is_reported_at_once(Thing):
 )
 def test_messages_name_the_problem(Thing, values, field, message):
     assert messages(lambda: Thing(**values)) == {field: [message]}
+
+
+def test_a_midnight_datetime_is_an_exact_date(Thing):
+    assert Thing(name="a", born=dt.datetime(2026, 5, 6)).born == dt.date(2026, 5, 6)
+    assert Thing(name="a", born="2026-05-06T00:00:00").born == dt.date(2026, 5, 6)
+    assert Thing(name="a", active=1.0).active is True
+
+
+def test_a_misspelt_annotation_fails_at_decoration_naming_class_field_and_name(tmp_path):
+    source = tmp_path / "misspelt.py"
+    source.write_text(
+        "from __future__ import annotations\n"
+        "from protean import Domain\n"
+        "from protean.fields import Integer, String\n"
+        "domain = Domain(name='Parcels')\n"
+        "@domain.aggregate\n"
+        "class Parcel:\n"
+        "    label: String(max_length=20)\n"
+        "    weight: Integr(min_value=0)\n"
+    )
+    from workbench.core.exceptions import DomainLoadError, IncorrectUsageError
+    from workbench.core.loader import load_domain
+
+    with pytest.raises((IncorrectUsageError, DomainLoadError), match=r"`Parcel\.weight`: unknown name `Integr`"):
+        load_domain(str(source))
 
 
 def test_values_are_coerced_as_protean_does(Thing):

@@ -146,3 +146,36 @@ def test_append_with_a_stale_expected_version(memory_shop):
     ):
         store.append(event_cls(order_id="1", book_id="b", quantity=1), stream="order-9", expected_version=-1)
     assert store.stream_version("order-9") == 0
+
+
+def test_domain_metadata_has_sequence_id_fqn_and_priority_as_protean(store_dir):
+    domain = build_shop(store=open_store(store_dir))
+    Order, Inventory = domain.registry.aggregates.values()
+    Shipped = domain.event_class("Shop.OrderShipped.v1")
+    with domain.domain_context():
+        domain.repository_for(Inventory).add(Inventory(book_id="b", in_stock=50))
+        order = Order(book_id="b", quantity=2)
+        order.raise_(Shipped(order_id=order.id, book_id="b", quantity=1))
+        order.raise_(Shipped(order_id=order.id, book_id="b", quantity=2))
+        assert [e._metadata.domain.sequence_id for e in order._events] == ["0.1", "0.2"]
+        fqn = f"{Shipped.__module__}.{Shipped.__qualname__}"
+        assert order._events[0]._metadata.domain.fqn == fqn
+        assert order._events[0]._metadata.domain.priority == 0
+        assert order._events[0].to_dict()["_metadata"]["domain"]["sequence_id"] == "0.1"
+        domain.repository_for(Order).add(order)
+        order.quantity = 3
+        order.raise_(Shipped(order_id=order.id, book_id="b", quantity=3))
+        assert order._events[0]._metadata.domain.sequence_id == "1.1"
+        domain.repository_for(Order).add(order)
+    domain.close()
+    reopened = build_shop(store=open_store(store_dir))
+    with reopened.domain_context():
+        messages = reopened.event_store.read(order.stream_name())
+        assert [m.metadata.domain.sequence_id for m in messages] == ["0.1", "0.2", "1.1"]
+        assert messages[0].metadata.domain.fqn.endswith("OrderShipped")
+        event = messages[2].to_domain_object()
+        assert type(event).__name__ == "OrderShipped" and event.quantity == 3
+        assert event._metadata.domain.sequence_id == "1.1"
+    with pytest.raises(Exception, match="needs an active domain"):
+        messages[0].to_domain_object()
+    reopened.close()
