@@ -67,6 +67,8 @@ def assignments(element: Any, pairs: list[str]) -> dict[str, Any]:
                 values[name] = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise IncorrectUsageError(f"{name}: expected JSON ({exc.msg}), got `{raw}`") from None
+            except RecursionError:
+                raise IncorrectUsageError(f"{name}: the JSON value is nested too deeply") from None
         else:
             values[name] = None if raw == "" else raw
     return values

@@ -117,9 +117,19 @@ def derive_class(cls: type, base: type) -> type:
     return new_cls
 
 
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON-shaped value (lists and dicts), fast."""
-    return orjson.loads(orjson.dumps(value))
+def copy_json(value: Any, name: str = "value") -> Any:
+    """A deep copy of a JSON-shaped value (lists and dicts), fast.
+
+    Raises:
+        ValidationError: ``name``'s value cannot be stored (nested too deeply, or an
+            integer beyond 64 bits).
+    """
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError as exc:
+        from workbench.core.exceptions import ValidationError
+
+        raise ValidationError({name: [f"cannot be stored: {exc}"]}) from None
 
 
 class BaseModel:
@@ -183,7 +193,7 @@ class BaseModel:
         data = {name: values[name] for name in meta.fields}
         for name in meta.mutable_fields:
             if data[name] is not None:
-                data[name] = copy_json(data[name])
+                data[name] = copy_json(data[name], name)
         for name in meta.codec_fields:
             data[name] = meta.fields[name].as_json(data[name])
         return data

@@ -119,12 +119,19 @@ def replay_all(
     engine: Engine, *, handler: str | None = None, category: str | None = None, limit: int | None = None
 ) -> list[ReplayResult]:
     """Replay every matching dead letter, oldest first (heads of sequenced streams first)."""
-    results = []
+    results: list[ReplayResult] = []
     tally = Tally()
-    for entry in list_dead_letters(engine, handler=handler, category=category)[:limit]:
-        if engine.domain.store.get(DEAD_LETTERS, entry.id) is None:
-            continue  # already handled by an earlier replay's release
-        results.append(replay(engine, entry.id, tally))
+    # Ctrl-C stops after the current entry instead of landing in a handler as its failure.
+    with engine.stopping_on_signals():
+        for subscription in engine.subscriptions:
+            if handler is None or subscription.name == handler:
+                subscription.resume_releases(tally)  # finish what a killed earlier run left parked
+        for entry in list_dead_letters(engine, handler=handler, category=category)[:limit]:
+            if engine.stopping:
+                break
+            if engine.domain.store.get(DEAD_LETTERS, entry.id) is None:
+                continue  # already handled by an earlier replay's release
+            results.append(replay(engine, entry.id, tally))
     return results
 
 

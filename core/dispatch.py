@@ -5,6 +5,15 @@ everything already queued, and handler classes run in registration order. Every
 handler method runs in its own unit of work; a failure rolls back that method only,
 calls ``handle_error``, is recorded in the store, and is reported to the original
 caller once the queue is drained.
+
+A handler is user code, so *anything* it raises is that handler's failure:
+``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` and bare ``BaseException``
+included. Only :class:`~workbench.core.exceptions.ImmediateStop` (the operator's second
+Ctrl-C) passes through.
+
+A runaway cascade (A raises B raises A ...) is stopped at ``config["max_cascade_depth"]``
+levels: the handler that would commit one level deeper fails with
+:class:`~workbench.core.exceptions.CascadeDepthError` before anything of it is written.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import handler_context
-from workbench.core.exceptions import HandlerError
+from workbench.core.exceptions import CascadeDepthError, HandlerError, ImmediateStop
 from workbench.core.failures import HandlerFailure, record_failure
 
 if TYPE_CHECKING:
@@ -24,13 +33,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("workbench.dispatch")
 
 
-def call_handle_error(handler_cls: type, exc: Exception, message: Message) -> None:
-    """Call ``handler_cls.handle_error``; log and swallow whatever it raises."""
+def call_handle_error(handler_cls: type, exc: BaseException, message: Message) -> None:
+    """Call ``handler_cls.handle_error``; log and swallow whatever it raises (``sys.exit`` too)."""
     # Subscribers consume raw dicts, so their handle_error gets the raw dict too (as in Protean).
     subject: Any = message.data if message.record.get("kind") == "BROKER" else message
     try:
         handler_cls.handle_error(exc, subject)  # type: ignore[attr-defined]
-    except Exception:
+    except ImmediateStop:
+        raise
+    except BaseException:
         log.exception(
             "%s.handle_error raised while handling the failure of %s; ignored",
             handler_cls.__name__,
@@ -52,13 +63,17 @@ def deliver(
     with handler_context(domain, message, replaying=replaying):
         try:
             event = domain.event_from_message(message)
-        except Exception as exc:
+        except ImmediateStop:
+            raise
+        except BaseException as exc:
             call_handle_error(handler_cls, exc, message)
             return [record_failure(domain, handler_cls, methods[0], message, exc, mode=mode)]
         for name in methods:
             try:
                 getattr(handler_cls(), name)(event)
-            except Exception as exc:
+            except ImmediateStop:
+                raise
+            except BaseException as exc:
                 log.error(
                     "%s.%s failed on %s (%s): %s: %s",
                     handler_cls.__name__,
@@ -79,8 +94,29 @@ class SyncDispatcher:
 
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
-        self._queue: deque[tuple[Message, type]] = deque()
+        self._queue: deque[tuple[Message, type, int]] = deque()
         self._draining = False
+        # Cascade level of the message being handled now (0: not inside sync dispatch).
+        self._depth = 0
+
+    def check_cascade_depth(self) -> None:
+        """Refuse a commit of events that would go past ``config["max_cascade_depth"]``.
+
+        Called by a unit of work before it writes events, so the runaway level is never
+        stored.
+
+        Raises:
+            CascadeDepthError: the events would be one level too deep.
+        """
+        if not self._draining:
+            return
+        limit = int(self.domain.config.get("max_cascade_depth") or 100)
+        if self._depth >= limit:
+            raise CascadeDepthError(
+                f"sync event cascade is {self._depth} levels deep, the limit "
+                f'(domain.config["max_cascade_depth"] = {limit}); events raised by handlers '
+                "keep raising events, so this level was not committed"
+            )
 
     def dispatch(self, messages: list[Message]) -> None:
         """Queue the sync handlers of ``messages`` and, at the outermost call, run them.
@@ -89,21 +125,23 @@ class SyncDispatcher:
             HandlerError: after every queued handler ran, if any of them failed.
         """
         handlers_for = self.domain.handlers_for
+        depth = self._depth + 1
         for message in messages:
             if message.record["metadata"].get("asynchronous"):
                 continue
             for handler_cls in handlers_for(message):
-                self._queue.append((message, handler_cls))
+                self._queue.append((message, handler_cls, depth))
         if self._draining or not self._queue:
             return
         self._draining = True
         failures: list[HandlerFailure] = []
         try:
             while self._queue:
-                message, handler_cls = self._queue.popleft()
+                message, handler_cls, self._depth = self._queue.popleft()
                 failures.extend(deliver(self.domain, handler_cls, message))
         finally:
             self._draining = False
+            self._depth = 0
             self._queue.clear()
         if failures:
             raise HandlerError(_summary(failures), failures) from _cause(failures)

@@ -37,6 +37,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "identity_strategy": "uuid",
     "identity_type": "string",
     "store": None,
+    # How many levels of events a sync handler chain may raise (A raises B raises A ...)
+    # before the handler about to go deeper fails instead of committing.
+    "max_cascade_depth": 100,
 }
 
 # Set by the domain loader: domains created while a file is imported get a throwaway

@@ -4,10 +4,18 @@ Three ways to drive it, one call each: :meth:`Engine.process_until_idle`,
 :meth:`Engine.process` (at most N messages) and :meth:`Engine.run` (until stopped by
 Ctrl-C, SIGTERM or :meth:`Engine.stop`; the current message finishes and positions are
 saved).
+
+Signals while driving (main thread only): the first SIGINT or SIGTERM asks for a clean
+stop after the current message, even while a handler sleeps. A second one stops now:
+:class:`ImmediateStop` is raised inside the handler, its unit of work rolls back, and the
+message stays unacknowledged, so it is delivered again by the next run. Handlers never
+see a ``KeyboardInterrupt`` from the operator, which is why anything they raise
+themselves can be treated as their own failure.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -16,11 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.exceptions import ImmediateStop
 from workbench.core.subscription import CURSORS, DEAD_LETTERS, Subscription, Tally
 from workbench.core.subscription_config import resolve
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
+
+log = logging.getLogger("workbench.engine")
 
 
 @dataclass
@@ -105,6 +116,8 @@ class Engine:
                         self._stop.wait(poll)
                     elif progress is not None:
                         progress(tally)
+            except ImmediateStop:
+                self._note_interrupted(tally)
             finally:
                 self.flush()
         return tally
@@ -114,18 +127,58 @@ class Engine:
         self._stop.set()
 
     @contextmanager
+    def stopping_on_signals(self) -> Iterator[None]:
+        """Inside the block, the first SIGINT/SIGTERM sets the stop flag (see :meth:`stop`)
+        and a second raises :class:`ImmediateStop`; outside the main thread it does nothing."""
+        self._stop.clear()
+        with self._signals():
+            yield
+
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was asked for."""
+        return self._stop.is_set()
+
+    @contextmanager
     def _signals(self) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
-            signal.signal(sig, lambda *_: self._stop.set())
+            signal.signal(sig, self._on_signal)
         try:
             yield
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if not self._stop.is_set():
+            self._stop.set()
+            log.warning("stopping after the current message (%s again to stop now)", signal.Signals(signum).name)
+            return
+        if self.domain.store.committing:
+            # Never cut a commit in half: the stop flag ends processing right after it.
+            return
+        raise ImmediateStop(signal.Signals(signum).name)
+
+    def _note_interrupted(self, tally: Tally) -> None:
+        busy = next((s for s in self.subscriptions if s.in_flight is not None), None)
+        if busy is None:
+            tally.interrupted = "stopped now"
+            log.warning("stopped now")
+            return
+        message = busy.in_flight
+        assert message is not None
+        busy.in_flight = None
+        tally.interrupted = f"{busy.name} on {message.type} ({message.id})"
+        log.warning(
+            "stopped now: %s was handling %s (%s); it was not acknowledged and will be delivered again",
+            busy.name,
+            message.type,
+            message.id,
+        )
 
     def _drive(
         self,
@@ -138,22 +191,25 @@ class Engine:
         tally = Tally()
         self._stop.clear()
         deadline = time.monotonic() + max_wait
-        try:
-            while not self._stop.is_set():
-                budget = None if limit is None else limit - tally.handled
-                if budget is not None and budget <= 0:
-                    break
-                if self._tick_all(tally, budget=budget):
-                    if progress is not None:
-                        progress(tally)
-                    continue
-                due = [d for d in (s.next_due() for s in self.subscriptions) if d is not None]
-                # A virtual clock does not move while we wait: `clock advance` moves it.
-                if not (wait_for_retries and due) or self.domain.clock_is_virtual or time.monotonic() >= deadline:
-                    break
-                self._stop.wait(max(min(min(due) - self.domain.timestamp(), deadline - time.monotonic()), 0.0))
-        finally:
-            self.flush()
+        with self._signals():
+            try:
+                while not self._stop.is_set():
+                    budget = None if limit is None else limit - tally.handled
+                    if budget is not None and budget <= 0:
+                        break
+                    if self._tick_all(tally, budget=budget):
+                        if progress is not None:
+                            progress(tally)
+                        continue
+                    due = [d for d in (s.next_due() for s in self.subscriptions) if d is not None]
+                    # A virtual clock does not move while we wait: `clock advance` moves it.
+                    if not (wait_for_retries and due) or self.domain.clock_is_virtual or time.monotonic() >= deadline:
+                        break
+                    self._stop.wait(max(min(min(due) - self.domain.timestamp(), deadline - time.monotonic()), 0.0))
+            except ImmediateStop:
+                self._note_interrupted(tally)
+            finally:
+                self.flush()
         return tally
 
     def _tick_all(self, tally: Tally, *, budget: int | None) -> int:

@@ -79,6 +79,19 @@ class HandlerError(TransactionError):
         self.failures = failures
 
 
+class CascadeDepthError(TransactionError):
+    """A chain of sync handlers kept raising events past ``config["max_cascade_depth"]``."""
+
+
+class ImmediateStop(BaseException):
+    """The operator asked the engine to stop *now* (a second Ctrl-C or SIGTERM).
+
+    A ``BaseException`` so that domain code's ``except Exception`` does not swallow it;
+    the engine lets it through while everything else a handler raises is that handler's
+    failure. The message in progress is rolled back and not acknowledged.
+    """
+
+
 class DeserializationError(ProteanException):
     """A stored message could not be turned back into its domain object."""
 

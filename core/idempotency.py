@@ -68,7 +68,7 @@ class Delivery:
 
     writes: list[Write] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    error: Exception | None = None
+    error: BaseException | None = None
 
     def changes(self) -> list[dict[str, Any]]:
         """The writes that changed a document (a save of identical values is no change)."""

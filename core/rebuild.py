@@ -6,6 +6,10 @@ replays every event of its projectors' categories in global order (projectors
 interleaved), and then writes the differences to the real table in one commit. Readers
 see the old table until that commit and the new one after it. A dry run reports the
 differences and writes nothing.
+
+The same commit moves every async subscription of the rebuilt projectors to the end of
+the log (and drops their pending retries and parked messages, which the rebuild already
+delivered), so the next ``process`` does not apply those events a second time.
 """
 
 from __future__ import annotations
@@ -125,7 +129,13 @@ def _rebuild_one(
     for key in before.keys() - rebuilt.keys():
         report.changes.append({"id": key, "change": "deleted", "fields": {}})
         changes.append(Change(table, key_field, key, None))
-    if not dry_run and changes:
+    if not dry_run:
+        # Everything up to the newest event is in the rebuilt table: the cursors move with the swap.
+        end = len(original.state.events)
+        for subscription in Engine(domain).subscriptions:
+            if subscription.handler in projectors:
+                changes.extend(subscription.caught_up_to(end))
+    if changes and not dry_run:
         original.commit(changes)  # the swap: one commit, so readers see old or new, never half
     report.seconds = time.perf_counter() - began
     return report

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import handler_context
 from workbench.core.dispatch import call_handle_error
+from workbench.core.exceptions import ImmediateStop
 from workbench.core.failures import failure_change, make_failure
 from workbench.core.message import Message
 from workbench.core.store import Change
@@ -53,6 +54,8 @@ class Tally:
     dead_lettered: int = 0
     parked: int = 0
     by_handler: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Set when the operator stopped processing mid-message: which delivery was abandoned.
+    interrupted: str | None = None
 
     def count(self, handler: str, outcome: str) -> None:
         """Add one ``outcome`` for ``handler``."""
@@ -64,6 +67,10 @@ class Tally:
     def handled(self) -> int:
         """Messages looked at, whatever the outcome."""
         return self.delivered + self.skipped + self.failed + self.parked
+
+
+class _HandlerAborted(Exception):
+    """Carries a handler's ``BaseException`` out of its unit of work, which then rolls back."""
 
 
 def subscription_name(handler: type, category: str) -> str:
@@ -91,6 +98,9 @@ class Subscription:
         self.position: int = cursor["position"] if cursor else 0
         self._saved_position = self.position
         self._unsaved = 0
+        # The message a handler is running on right now (for the "stopped now" notice).
+        self.in_flight: Message | None = None
+        self._releases_resumed = False
 
     # -- reading ----------------------------------------------------------------------
 
@@ -126,6 +136,11 @@ class Subscription:
 
     def tick(self, tally: Tally, *, budget: int, stopping: Any = None) -> int:
         """Process due retries, then up to ``messages_per_tick`` new messages; returns how many."""
+        if not self._releases_resumed:
+            self._releases_resumed = True
+            self.resume_releases(tally)
+        if self._unsaved == 0:
+            self._adopt_saved_cursor()
         done = 0
         now = self.domain.timestamp()
         for entry in self.pending():
@@ -198,25 +213,46 @@ class Subscription:
         else:
             self._failed(message, error, entry["attempts"] + 1, tally, [], first_failed_at=entry["first_failed_at"])
 
-    def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> Exception | None:
+    def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> BaseException | None:
         """Run the handler's methods for ``message`` in one unit of work, committed with
-        ``on_success``; return the exception instead when anything failed."""
+        ``on_success``; return the exception instead when anything failed.
+
+        Whatever the handler raises is its failure, ``SystemExit`` and
+        ``KeyboardInterrupt`` included: the engine's own Ctrl-C handling never raises
+        into handlers, except :class:`ImmediateStop`, which passes through. A
+        ``BaseException`` from the commit itself (not user code) propagates.
+        """
         methods = self.handler.methods_for(message.type)  # type: ignore[attr-defined]
+        self.in_flight = message
+        aborted: BaseException | None = None
         try:
             with handler_context(self.domain, message, replaying=replaying), UnitOfWork(self.domain) as uow:
-                event = self.domain.event_from_message(message)
-                for name in methods:
-                    getattr(self.handler(), name)(event)
+                try:
+                    event = self.domain.event_from_message(message)
+                    for name in methods:
+                        getattr(self.handler(), name)(event)
+                except (Exception, ImmediateStop):
+                    raise
+                except BaseException as exc:
+                    # sys.exit() and friends from user code: roll back like any failure.
+                    aborted = exc
+                    raise _HandlerAborted from exc
                 for change in on_success:
                     uow.stage(change)
+        except _HandlerAborted:
+            self.in_flight = None
+            return aborted
         except Exception as exc:
+            self.in_flight = None
             return exc
+        # (After ImmediateStop, in_flight stays set so the engine can say which message it abandoned.)
+        self.in_flight = None
         return None
 
     def _failed(
         self,
         message: Message,
-        error: Exception,
+        error: BaseException,
         attempts: int,
         tally: Tally,
         changes: list[Change],
@@ -270,7 +306,7 @@ class Subscription:
     def _dead_letter_or_record(
         self,
         message: Message,
-        error: Exception,
+        error: BaseException,
         details: dict[str, Any],
         changes: list[Change],
         tally: Tally,
@@ -312,6 +348,26 @@ class Subscription:
         }
         return Change(PARKED, "id", parked_id, doc)
 
+    def resume_releases(self, tally: Tally) -> None:
+        """Release parked messages whose stream no longer has a blocking head.
+
+        A head's removal (replay, skip, purge, a successful retry) and the release of the
+        messages behind it are separate commits; a process killed between them leaves
+        parked rows behind nothing. The engine calls this before its first delivery, so
+        they are delivered (in order) by the next ``process``/``run``.
+        """
+        store = self.domain.store
+        rows = store.rows(PARKED)
+        streams = sorted(
+            {
+                rows[k]["stream_name"]: rows[k]["global_position"]
+                for k in store.keys_where(PARKED, "handler", self.name)
+            }.items(),
+            key=lambda item: item[1],
+        )
+        for stream, _position in streams:
+            self.release(stream, tally)
+
     def release(self, stream: str, tally: Tally) -> None:
         """Deliver the messages parked behind ``stream``'s old head, in order, until one fails."""
         store = self.domain.store
@@ -336,7 +392,7 @@ class Subscription:
 
     # -- cursor -----------------------------------------------------------------------
 
-    def _cursor_change(self, position: int, error: Exception | None = None) -> Change:
+    def _cursor_change(self, position: int, error: BaseException | None = None) -> Change:
         previous = self.domain.store.get(CURSORS, self.name)
         last_error = previous.get("last_error") if previous else None
         if error is not None:
@@ -350,6 +406,25 @@ class Subscription:
             "last_error": last_error,
         }
         return Change(CURSORS, "id", self.name, doc)
+
+    def caught_up_to(self, position: int) -> list[Change]:
+        """The writes that make this subscription start after ``position`` (a projection
+        rebuild delivered everything up to it): its cursor, and no pending retries or
+        parked messages. Dead letters stay for triage."""
+        changes = [Change(table, "id", key, None) for table in (PENDING, PARKED) for key in self._keys(table)]
+        cursor = self.domain.store.get(CURSORS, self.name)
+        if cursor is None or cursor["position"] != position or changes:
+            changes.append(self._cursor_change(position))
+        return changes
+
+    def _keys(self, table: str) -> list[Any]:
+        return self.domain.store.keys_where(table, "handler", self.name)
+
+    def _adopt_saved_cursor(self) -> None:
+        # Another writer in this process (a projection rebuild) may have moved the cursor.
+        cursor = self.domain.store.get(CURSORS, self.name)
+        if cursor is not None and cursor["position"] != self._saved_position:
+            self._mark_saved(cursor["position"])
 
     def _mark_saved(self, position: int) -> None:
         self.position = self._saved_position = position

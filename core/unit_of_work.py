@@ -177,6 +177,8 @@ class UnitOfWork:
             events.extend(self._events)
         if self._changes:
             changes.extend(self._changes)
+        if events:
+            self.domain.dispatcher.check_cascade_depth()
         self.domain.store.commit(changes, events)
         # Staged raw changes follow the aggregates' changes, so zip stops before them.
         for aggregate, change in zip(saved, changes, strict=False):

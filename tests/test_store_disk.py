@@ -37,7 +37,7 @@ def snapshot_of(path: Path) -> dict[str, bytes]:
 def test_journal_is_readable_json_lines(store_dir):
     fill(store_dir, 2)
     lines = (store_dir / "journal.jsonl").read_text().splitlines()
-    assert json.loads(lines[0]) == {"workbench_store": 1, "base_seq": 0}
+    assert json.loads(lines[0]) == {"workbench_store": 2, "base_seq": 0}
     ops = [op for line in lines[1:] for op in json.loads(line)["ops"]]
     assert {op[0] for op in ops} == {"put", "ev"}
 
@@ -81,7 +81,7 @@ def test_damage_in_the_middle_is_refused_and_left_untouched(store_dir):
     lines[2] = lines[2].replace(b'"quantity":1', b'"quantity":7')  # checksum no longer matches
     journal.write_bytes(b"\n".join(lines))
     before = snapshot_of(store_dir)
-    with pytest.raises(StoreCorruptError, match="damaged at byte .* with intact commits after it"):
+    with pytest.raises(StoreCorruptError, match="damaged at byte .* with \\d+ intact commit.s. after it"):
         open_store(store_dir)
     assert snapshot_of(store_dir) == before
 
@@ -89,7 +89,7 @@ def test_damage_in_the_middle_is_refused_and_left_untouched(store_dir):
 def test_newer_format_is_refused_and_left_untouched(store_dir):
     fill(store_dir, 1)
     journal = store_dir / "journal.jsonl"
-    raw = journal.read_bytes().replace(b'"workbench_store":1', b'"workbench_store":9', 1)
+    raw = journal.read_bytes().replace(b'"workbench_store":2', b'"workbench_store":9', 1)
     journal.write_bytes(raw)
     before = snapshot_of(store_dir)
     with pytest.raises(StoreFormatError, match="format 9, newer than this workbench"):

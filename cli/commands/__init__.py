@@ -14,4 +14,5 @@ from workbench.cli.commands import (  # noqa: F401
     replaying,
     script_cmd,
     shell_cmd,
+    store_cmd,
 )

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from workbench.core.exceptions import StoreLockedError
+from workbench.core.exceptions import StoreError, StoreLockedError
 
 
 class WriterLock:
@@ -19,7 +19,10 @@ class WriterLock:
 
     def __init__(self, path: Path, *, timeout: float) -> None:
         self.path = path
-        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             try:
@@ -36,8 +39,15 @@ class WriterLock:
                         "(set WORKBENCH_LOCK_TIMEOUT to wait longer)"
                     ) from None
                 time.sleep(0.05)
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            # Disk full or a read-only mount: give the lock back before saying so.
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+            raise StoreError(f"cannot write the lock file {path}: {exc.strerror or exc}") from None
 
     def _holder(self) -> str:
         try:
@@ -48,7 +58,10 @@ class WriterLock:
     def release(self) -> None:
         """Give the lock up (idempotent)."""
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            try:
+                os.ftruncate(self._fd, 0)
+            except OSError:
+                pass  # the pid is only informative; the flock is what matters
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

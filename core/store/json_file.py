@@ -3,14 +3,15 @@
 Layout of a store folder::
 
     journal.jsonl   header line, then one line per commit:
-                    {"seq":N,"crc":C,"ops":[...]}   (C = CRC-32 of the ops bytes)
+                    {"seq":N,"crc":C,"ops":[...]}   (C = CRC-32 of N's digits and the ops
+                    bytes; see :mod:`workbench.core.store.journal`)
     snapshot.json   written by compaction, in TinyDB's format: {table: {doc_id: doc}}
                     plus a "_meta" table with the format and the last seq it holds
     LOCK            the single-writer lock
 
 Why not TinyDB's own storage: its insert rewrites the whole table and its JSONStorage
 rewrites the file in place, so neither is O(1) nor crash-safe. Here a commit is one
-``write()`` of one line (whole or torn, and a torn line is detected by its CRC), and
+``write()`` of one line (whole, or torn without its newline and then cut), and
 compaction writes a temp file, fsyncs and renames, so a crash at any point leaves
 either the old or the new snapshot. Lines at or below the snapshot's seq are skipped
 on replay, which makes the snapshot/journal switch safe at every step.
@@ -20,21 +21,21 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import zlib
 from pathlib import Path
 from typing import Any
 
 import orjson
-from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
+from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError, ValidationError
+from workbench.core.store import journal
 from workbench.core.store._lock import WriterLock
+from workbench.core.store.journal import JOURNAL_FORMAT
 from workbench.core.store.port import LoadReport
 from workbench.core.store.state import Op, StoreState
 
 FORMAT_VERSION = 1
 JOURNAL = "journal.jsonl"
 SNAPSHOT = "snapshot.json"
-_LINE = re.compile(rb'\{"seq":(\d+),"crc":(\d+),"ops":(.*)\}\n\Z', re.DOTALL)
+_EVENT_KEYS = ("id", "stream_name", "stream_category")
 _EVENTS_TABLE = "events"
 _META_TABLE = "_meta"
 
@@ -51,16 +52,51 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Disk full or killed mid-write: leave no half-written temp file behind.
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
     _fsync_dir(path.parent)
 
 
-def _header(base_seq: int) -> bytes:
-    return orjson.dumps({"workbench_store": FORMAT_VERSION, "base_seq": base_seq}) + b"\n"
+def unstorable_value(ops: list[Op], exc: Exception) -> ValidationError:
+    """A :class:`ValidationError` naming the field whose value JSON cannot hold.
+
+    orjson refuses integers beyond 64 bits and nesting deeper than 254 levels; the
+    offending field is found by walking the commit (only after such a failure).
+    """
+    for op in ops:
+        docs = [op[1].get("data") or {}] if op[0] == "ev" else [op[3]] if op[0] == "put" else []
+        for doc in docs:
+            for name, value in doc.items():
+                problem = _unstorable(value, 0)
+                if problem:
+                    return ValidationError({name: [problem]})
+    return ValidationError({"value": [f"cannot be stored: {exc}"]})
+
+
+def _unstorable(value: Any, depth: int) -> str | None:
+    if depth > 250:
+        return "is nested too deeply to store (at most 250 levels)"
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return "is beyond the 64-bit range that can be stored"
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            problem = _unstorable(item, depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 def tinydb_document(state: StoreState) -> dict[str, Any]:
@@ -108,180 +144,202 @@ class JsonFilePersistence:
         self._fd: int | None = None
         self._journal_size = 0
         self._snapshot_size = 0
+        self._journal_version = JOURNAL_FORMAT
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"store path {self.path} exists and is not a folder")
         if not read_only:
-            if self.path.exists() and not self.path.is_dir():
-                raise StoreError(f"store path {self.path} exists and is not a folder")
-            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create store folder {self.path}: {exc.strerror or exc}") from None
             self._lock = WriterLock(self.path / "LOCK", timeout=lock_timeout)
 
     # -- loading ----------------------------------------------------------------------
 
     def load(self, state: StoreState) -> LoadReport:
         """Read the snapshot, then replay the journal lines after it."""
-        for _attempt in range(20):
+        previous: tuple[int, int] | None = None
+        while True:
             report = LoadReport()
             snapshot_seq = self._load_snapshot(state, report)
-            retry = self._replay_journal(state, report, snapshot_seq)
-            if not retry:
+            behind = self._replay_journal(state, report, snapshot_seq)
+            if behind is None:
                 break
+            if behind == previous:
+                # Read twice with nothing moving: not a compaction in progress, a missing snapshot.
+                raise StoreCorruptError(
+                    f"store {self.path}: the journal starts after seq {behind[1]} but the snapshot "
+                    f"holds only seq {behind[0]}, so commits {behind[0] + 1}..{behind[1]} are missing "
+                    "(the snapshot is older than the journal); the store was left untouched"
+                )
             # A writer compacted between our two reads (read-only opens only): start over.
+            previous = behind
             state.__init__()  # type: ignore[misc]
-        else:
-            raise StoreError(f"store {self.path} keeps changing under a reader; try again")
         if not self.read_only:
-            self._open_for_append(state.seq)
+            self._open_for_append(state)
         return report
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     def _load_snapshot(self, state: StoreState, report: LoadReport) -> int:
         path = self.path / SNAPSHOT
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        raw = self._read(path)
+        if raw is None:
             return 0
         try:
             data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise StoreCorruptError(f"snapshot {path} is damaged ({exc}); the store was left untouched") from None
+        try:
             meta = data[_META_TABLE]["1"]
             version = meta["format"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreCorruptError(f"snapshot {path} is damaged ({exc}); the store was left untouched") from None
+            seq = meta["seq"]
+        except (KeyError, TypeError) as exc:
+            missing = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "not a TinyDB document"
+            raise StoreCorruptError(
+                f"snapshot {path} is damaged (its _meta table has {missing}); the store was left untouched"
+            ) from None
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise StoreFormatError(
                 f"store {self.path} has format {version!r}, newer than this workbench "
                 f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
             )
+        try:
+            self._fill_from_snapshot(state, data, meta)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            what = f"a document without {exc.args[0]!r}" if isinstance(exc, KeyError) else f"the wrong shape ({exc})"
+            raise StoreCorruptError(f"snapshot {path} is damaged ({what}); the store was left untouched") from None
+        if not isinstance(seq, int):
+            raise StoreCorruptError(f"snapshot {path} is damaged (seq {seq!r}); the store was left untouched")
+        state.seq = seq
+        report.snapshot_seq = seq
+        self._snapshot_size = len(raw)
+        return seq
+
+    @staticmethod
+    def _fill_from_snapshot(state: StoreState, data: dict[str, Any], meta: dict[str, Any]) -> None:
         key_fields: dict[str, str] = meta.get("tables", {})
-        state.load_events(list(data.get(_EVENTS_TABLE, {}).values()))
+        events = list(data.get(_EVENTS_TABLE, {}).values())
+        try:
+            state.load_events(events)
+        except KeyError:
+            # Only now look for the culprit, so that a healthy open pays nothing for it.
+            for index, record in enumerate(events, 1):
+                for key in _EVENT_KEYS:
+                    if key not in record:
+                        raise KeyError(f"{key} (event {index})") from None
+            raise
         for table, docs in data.items():
             if table in (_META_TABLE, _EVENTS_TABLE):
                 continue
             key_field = key_fields.get(table)
             if key_field is None:
-                raise StoreCorruptError(f"snapshot {path} has table {table!r} without a key field")
+                raise ValueError(f"table {table!r} has no key field")
             for doc in docs.values():
+                if key_field not in doc:
+                    raise KeyError(f"{key_field} (table {table})")
                 state._put(table, key_field, doc)
-        state.seq = meta["seq"]
-        report.snapshot_seq = meta["seq"]
-        self._snapshot_size = len(raw)
-        return int(meta["seq"])
 
-    def _replay_journal(self, state: StoreState, report: LoadReport, snapshot_seq: int) -> bool:
+    def _replay_journal(self, state: StoreState, report: LoadReport, snapshot_seq: int) -> tuple[int, int] | None:
+        """Apply the journal; returns ``(snapshot_seq, base_seq)`` when a read-only open
+        found the journal ahead of the snapshot (maybe a compaction in progress)."""
         path = self.path / JOURNAL
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        raw = self._read(path)
+        self._journal_version = JOURNAL_FORMAT
+        if raw is None or not raw.strip():
             self._journal_size = 0
-            return False
-        header_end = raw.find(b"\n") + 1
-        try:
-            header = orjson.loads(raw[:header_end]) if header_end else None
-            version = header["workbench_store"]  # type: ignore[index]
-            base_seq = int(header["base_seq"])  # type: ignore[index]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            if not raw.strip():
-                self._journal_size = 0
-                return False
-            raise StoreCorruptError(f"journal {path} has a damaged header; the store was left untouched") from None
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+            return None
+        header = journal.read_header(raw)
+        if header is None:
+            raise StoreCorruptError(f"journal {path} has a damaged header; the store was left untouched")
+        if not isinstance(header.version, int) or header.version not in journal.READABLE_FORMATS:
             raise StoreFormatError(
-                f"store {self.path} has format {version!r}, newer than this workbench "
-                f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
+                f"store {self.path} has format {header.version!r}, newer than this workbench "
+                f"understands ({JOURNAL_FORMAT}); upgrade workbench to open it"
             )
-        if base_seq > snapshot_seq:
+        self._journal_version = header.version
+        if header.base_seq > snapshot_seq:
             if self.read_only:
-                return True
+                return snapshot_seq, header.base_seq
             raise StoreCorruptError(
-                f"journal {path} starts after seq {base_seq} but the snapshot holds only "
-                f"{snapshot_seq}; commits are missing, the store was left untouched"
+                f"store {self.path}: the journal starts after seq {header.base_seq} but the snapshot "
+                f"holds only seq {snapshot_seq}, so commits {snapshot_seq + 1}..{header.base_seq} are "
+                "missing (the snapshot is older than the journal); the store was left untouched"
             )
-        offset = header_end
-        good_end = header_end
-        expected_seq = None
-        size = len(raw)
-        while offset < size:
-            end = raw.find(b"\n", offset)
-            line = raw[offset:] if end < 0 else raw[offset : end + 1]
-            parsed = self._parse_line(line)
-            if parsed is None:
-                if end >= 0 and self._has_valid_line_after(raw, end + 1):
-                    raise StoreCorruptError(
-                        f"journal {path} is damaged at byte {offset} with intact commits "
-                        "after it; the store was left untouched"
-                    )
-                note = (
-                    f"journal {path}: ignored an incomplete last commit "
-                    f"({len(raw) - offset} bytes at byte {offset}), left by an interrupted write"
-                )
-                report.notes.append(note)
-                if not self.read_only:
-                    log.warning(note)
-                break
-            seq, ops = parsed
-            if expected_seq is not None and seq != expected_seq:
-                raise StoreCorruptError(
-                    f"journal {path} jumps from seq {expected_seq - 1} to {seq}; the store was left untouched"
-                )
-            expected_seq = seq + 1
-            if seq > snapshot_seq:
-                state.apply(ops)
-                state.seq = seq
-                report.replayed_commits += 1
-            offset = good_end = offset + len(line)
-        if good_end < size and not self.read_only:
-            # Cut the torn tail so the next commit does not land behind garbage.
-            with open(path, "r+b") as handle:
-                handle.truncate(good_end)
-                os.fsync(handle.fileno())
-        self._journal_size = good_end
-        return False
-
-    @staticmethod
-    def _parse_line(line: bytes) -> tuple[int, list[Op]] | None:
-        match = _LINE.match(line)
-        if match is None:
-            return None
-        ops_bytes = match.group(3)
-        if zlib.crc32(ops_bytes) != int(match.group(2)):
-            return None
+        end = journal.ScanEnd()
         try:
-            return int(match.group(1)), orjson.loads(ops_bytes)
-        except orjson.JSONDecodeError:
-            return None
-
-    def _has_valid_line_after(self, raw: bytes, offset: int) -> bool:
-        while offset < len(raw):
-            end = raw.find(b"\n", offset)
-            if end < 0:
-                return False
-            if self._parse_line(raw[offset : end + 1]) is not None:
-                return True
-            offset = end + 1
-        return False
+            for seq, ops, _line_end in journal.scan(raw, header, end):
+                if seq > snapshot_seq:
+                    try:
+                        state.apply(ops)
+                    except (KeyError, TypeError, IndexError, ValueError) as exc:
+                        what = (
+                            f"without {exc.args[0]!r}" if isinstance(exc, KeyError) else f"of the wrong shape ({exc})"
+                        )
+                        raise StoreCorruptError(
+                            f"journal {path}: commit seq {seq} has an op {what}; the store was left untouched"
+                        ) from None
+                    state.seq = seq
+                    report.replayed_commits += 1
+        except journal.JournalDamaged as damaged:
+            raise StoreCorruptError(
+                f"{damaged.damage.describe(path)}; the store was left untouched. "
+                f"`workbench store check` shows the details; `workbench store repair --drop-after "
+                f"{damaged.damage.after_seq}` drops the damaged commit and everything after it "
+                "(keeping a backup)"
+            ) from None
+        if end.torn_bytes:
+            note = (
+                f"journal {path}: ignored an incomplete last commit "
+                f"({end.torn_bytes} bytes at byte {end.good_end}), left by an interrupted write"
+                + ("" if self.read_only else "; cut")
+            )
+            report.notes.append(note)
+            log.warning(note)
+            if not self.read_only:
+                # Cut the torn tail so the next commit does not land behind garbage.
+                try:
+                    with open(path, "r+b") as handle:
+                        handle.truncate(end.good_end)
+                        os.fsync(handle.fileno())
+                except OSError as exc:
+                    raise StoreError(f"cannot repair {path}: {exc.strerror or exc}") from None
+        self._journal_size = end.good_end
+        return None
 
     # -- writing ----------------------------------------------------------------------
 
-    def _open_for_append(self, seq: int) -> None:
+    def _open_for_append(self, state: StoreState) -> None:
         path = self.path / JOURNAL
-        if not path.exists() or self._journal_size == 0:
-            _write_atomically(path, _header(seq))
-            self._journal_size = len(_header(seq))
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            for stray in (SNAPSHOT, JOURNAL):
+                # Left by a compaction that failed (disk full) or was killed: never read.
+                (self.path / (stray + ".tmp")).unlink(missing_ok=True)
+            if self._journal_size == 0:
+                _write_atomically(path, journal.header_line(state.seq))
+                self._journal_size = len(journal.header_line(state.seq))
+            elif self._journal_version < JOURNAL_FORMAT:
+                # Lines are appended in the current format, so move the old ones into a snapshot.
+                self._write_snapshot_and_journal(state)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise StoreError(f"cannot open {path} for writing: {exc.strerror or exc}") from None
 
     def append(self, seq: int, ops: list[Op]) -> None:
         """Write one commit as one line; undo a partial write so no garbage stays behind."""
         if self._fd is None:
             raise StoreError(f"store {self.path} is open read-only")
-        ops_bytes = orjson.dumps(ops)
-        line = b"".join(
-            (
-                b'{"seq":',
-                str(seq).encode(),
-                b',"crc":',
-                str(zlib.crc32(ops_bytes)).encode(),
-                b',"ops":',
-                ops_bytes,
-                b"}\n",
-            )
-        )
+        try:
+            ops_bytes = orjson.dumps(ops)
+        except orjson.JSONEncodeError as exc:
+            raise unstorable_value(ops, exc) from None
+        line = journal.encode_line(seq, ops_bytes)
         size = len(line)
         try:
             written = os.write(self._fd, line)
@@ -294,7 +352,7 @@ class JsonFilePersistence:
                 os.ftruncate(self._fd, self._journal_size)
             except OSError:
                 pass
-            raise StoreError(f"could not write to store {self.path}: {exc}") from exc
+            raise StoreError(f"could not write to store {self.path}: {exc.strerror or exc}") from exc
         self._journal_size += size
 
     def wants_compaction(self, *, closing: bool) -> bool:
@@ -307,17 +365,25 @@ class JsonFilePersistence:
         return self._journal_size > self.compact_min_bytes and self._journal_size > 2 * self._snapshot_size
 
     def compact(self, state: StoreState) -> None:
-        """Write a fresh snapshot, then start an empty journal after it."""
+        """Write a fresh snapshot, then start an empty journal after it.
+
+        Raises:
+            OSError: the disk refused (the commits stay safe in the old journal).
+        """
         if self._fd is None:
             raise StoreError(f"store {self.path} is open read-only")
+        self._write_snapshot_and_journal(state)
+        os.close(self._fd)
+        self._fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_APPEND)
+
+    def _write_snapshot_and_journal(self, state: StoreState) -> None:
         raw = orjson.dumps(tinydb_document(state))
         _write_atomically(self.path / SNAPSHOT, raw)
         self._snapshot_size = len(raw)
-        header = _header(state.seq)
+        header = journal.header_line(state.seq)
         _write_atomically(self.path / JOURNAL, header)
-        os.close(self._fd)
-        self._fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_APPEND)
         self._journal_size = len(header)
+        self._journal_version = JOURNAL_FORMAT
 
     def close(self) -> None:
         """Close the journal and release the writer lock."""

@@ -53,6 +53,8 @@ class Store:
         self.persistence = persistence
         self.state = StoreState()
         self._lock = threading.RLock()
+        # True while a commit is being written: a "stop now" signal waits for it.
+        self.committing = False
         # Parsed JSON holds no reference cycles, so collecting while millions of fresh
         # objects are created is pure overhead (about 40% of opening a large store).
         gc_was_enabled = gc.isenabled()
@@ -91,18 +93,21 @@ class Store:
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.location} is closed")
+            self.committing = True
             try:
                 self._commit_locked(changes, events)
             except BaseException:
                 for record in events:
                     record["position"] = record["global_position"] = None
                 raise
+            finally:
+                self.committing = False
             if self.persistence.wants_compaction(closing=False):
                 try:
                     self.persistence.compact(self.state)
                 except OSError as exc:
                     # The commit is already durable in the journal; compaction can wait.
-                    log.warning("compaction of %s failed: %s", self.location, exc)
+                    log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
 
     def _commit_locked(self, changes: list[Change], events: list[dict[str, Any]]) -> None:
         state = self.state
@@ -195,6 +200,13 @@ class Store:
             try:
                 if not self.read_only and self.persistence.wants_compaction(closing=True):
                     self.persistence.compact(self.state)
+            except (OSError, StoreError) as exc:
+                # Every commit is already durable in the journal: closing still succeeds.
+                log.warning(
+                    "compaction of %s at close failed (%s); the commits are safe in the journal",
+                    self.location,
+                    getattr(exc, "strerror", None) or exc,
+                )
             finally:
                 self.persistence.close()
 
@@ -229,7 +241,11 @@ def open_store(
     if fsync is None:
         fsync = os.environ.get("WORKBENCH_FSYNC", "") in ("1", "true", "yes")
     if lock_timeout is None:
-        lock_timeout = float(os.environ.get("WORKBENCH_LOCK_TIMEOUT", "5"))
+        raw = os.environ.get("WORKBENCH_LOCK_TIMEOUT", "5")
+        try:
+            lock_timeout = float(raw)
+        except ValueError:
+            raise StoreError(f"WORKBENCH_LOCK_TIMEOUT must be a number of seconds, not {raw!r}") from None
     persistence = JsonFilePersistence(path, read_only=read_only, fsync=fsync, lock_timeout=lock_timeout)
     try:
         return Store(persistence)
