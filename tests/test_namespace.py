@@ -149,3 +149,12 @@ def test_open_tinydb_names_a_missing_store(tmp_path):
 
     with pytest.raises(StoreError, match="no store at"):
         open_tinydb(tmp_path / "nope")
+
+
+def test_every_public_name_of_the_engine_is_importable_from_workbench():
+    import workbench
+    import workbench.core
+
+    assert set(workbench.core.__all__) <= set(workbench.__all__)
+    for name in workbench.__all__:
+        assert getattr(workbench, name) is not None

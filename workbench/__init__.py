@@ -36,22 +36,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+# Beyond the engine's own names (served by workbench.core), the entry points to a store.
 _EXPORTS = {
-    "BaseAggregate": "workbench.core",
-    "BaseEvent": "workbench.core",
-    "BaseEventHandler": "workbench.core",
-    "BaseProjection": "workbench.core",
-    "BaseProjector": "workbench.core",
-    "BaseQuery": "workbench.core",
-    "BaseQueryHandler": "workbench.core",
-    "BaseSubscriber": "workbench.core",
-    "Domain": "workbench.core",
-    "Message": "workbench.core",
-    "UnitOfWork": "workbench.core",
-    "current_domain": "workbench.core",
-    "handle": "workbench.core",
-    "on": "workbench.core",
-    "read": "workbench.core",
     "load_domain": "workbench.core.loader",
     "open_store": "workbench.core.store",
     "open_tinydb": "workbench.core.store.tinydb_view",
@@ -80,9 +66,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name not in __all__:
         raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(_EXPORTS.get(name, "workbench.core")), name)
     globals()[name] = value
     return value
