@@ -65,7 +65,8 @@ def regression_test_source(engine: Engine, dlq_id: str, *, domain_spec: str, tes
     event = message.type.split(".")[-2] if message.type.count(".") >= 2 else message.type
     name = re.sub(r"\W+", "_", f"test_{snake_case_name(handler)}_handles_{snake_case_name(event)}_{entry.id[:8]}")
     name = re.sub(r"_+", "_", name).rstrip("_")
-    error = f"{entry.error_type}: {entry.error}".replace('"""', "'''")
+    error = _docstring_text(f"{entry.error_type}: {entry.error}")
+    where = _docstring_text(f"{message.type} ({message.stream_name} #{message.global_position})")
     tables = stored_state(engine)
     state = pprint.pformat(tables, indent=1, width=100, sort_dicts=True)
     reference = domain_reference(domain_spec, test_file)
@@ -73,7 +74,7 @@ def regression_test_source(engine: Engine, dlq_id: str, *, domain_spec: str, tes
     record = pprint.pformat(message.record, indent=1, width=100, sort_dicts=True)
     return f'''"""Regression test exported from dead letter {entry.id} by `workbench dlq export`.
 
-{handler} failed on {message.type} ({message.stream_name} #{message.global_position}) after
+{handler} failed on {where} after
 {entry.attempts} attempt(s) with:
 
     {error}
@@ -96,3 +97,9 @@ def {name}(workbench):
     harness.restore(STATE)
     harness.deliver(HANDLER, MESSAGE)
 '''
+
+
+def _docstring_text(text: str) -> str:
+    """``text`` as it may stand inside the generated module's docstring: backslashes kept
+    literally (``\\x`` in an error would otherwise be a syntax error) and no closing quotes."""
+    return text.replace("\\", "\\\\").replace('"""', "'''")

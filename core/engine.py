@@ -69,6 +69,7 @@ class Engine:
             for category in handler.meta_.stream_categories
         ]
         self._stop = threading.Event()
+        self._winding_down = False  # while unwinding an immediate stop and saving cursors
 
     def subscription(self, handler: str) -> Subscription:
         """The subscription of the handler class named ``handler``."""
@@ -109,17 +110,12 @@ class Engine:
         if poll is None:
             poll = min((s.config.blocking_timeout_ms for s in self.subscriptions), default=100) / 1000
         tally = Tally()
-        with self._signals():
-            try:
-                while not self._stop.is_set():
-                    if self._tick_all(tally, budget=None) == 0:
-                        self._stop.wait(poll)
-                    elif progress is not None:
-                        progress(tally)
-            except ImmediateStop:
-                self._note_interrupted(tally)
-            finally:
-                self.flush()
+        with self._driving(tally):
+            while not self._stop.is_set():
+                if self._tick_all(tally, budget=None) == 0:
+                    self._stop.wait(poll)
+                elif progress is not None:
+                    progress(tally)
         return tally
 
     def stop(self) -> None:
@@ -144,6 +140,7 @@ class Engine:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        self._winding_down = False
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, self._on_signal)
@@ -153,14 +150,32 @@ class Engine:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    @contextmanager
+    def _driving(self, tally: Tally) -> Iterator[None]:
+        """Process inside the block with signals as :meth:`stopping_on_signals`; on the way out,
+        note an immediate stop and save every cursor with further signals held off, so that an
+        impatient third Ctrl-C cannot cut the saving short."""
+        with self._signals():
+            try:
+                yield
+            except ImmediateStop:
+                self._note_interrupted(tally)
+            finally:
+                self._winding_down = True
+                try:
+                    self.flush()
+                finally:
+                    self._winding_down = False
+
     def _on_signal(self, signum: int, _frame: Any) -> None:
         if not self._stop.is_set():
             self._stop.set()
             log.warning("stopping after the current message (%s again to stop now)", signal.Signals(signum).name)
             return
-        if self.domain.store.committing:
-            # Never cut a commit in half: the stop flag ends processing right after it.
+        if self._winding_down or self.domain.store.committing:
+            # Never cut a commit or the final save in half: processing ends right after it.
             return
+        self._winding_down = True  # set before raising, so a further signal cannot interrupt the unwinding
         raise ImmediateStop(signal.Signals(signum).name)
 
     def _note_interrupted(self, tally: Tally) -> None:
@@ -191,25 +206,20 @@ class Engine:
         tally = Tally()
         self._stop.clear()
         deadline = time.monotonic() + max_wait
-        with self._signals():
-            try:
-                while not self._stop.is_set():
-                    budget = None if limit is None else limit - tally.handled
-                    if budget is not None and budget <= 0:
-                        break
-                    if self._tick_all(tally, budget=budget):
-                        if progress is not None:
-                            progress(tally)
-                        continue
-                    due = [d for d in (s.next_due() for s in self.subscriptions) if d is not None]
-                    # A virtual clock does not move while we wait: `clock advance` moves it.
-                    if not (wait_for_retries and due) or self.domain.clock_is_virtual or time.monotonic() >= deadline:
-                        break
-                    self._stop.wait(max(min(min(due) - self.domain.timestamp(), deadline - time.monotonic()), 0.0))
-            except ImmediateStop:
-                self._note_interrupted(tally)
-            finally:
-                self.flush()
+        with self._driving(tally):
+            while not self._stop.is_set():
+                budget = None if limit is None else limit - tally.handled
+                if budget is not None and budget <= 0:
+                    break
+                if self._tick_all(tally, budget=budget):
+                    if progress is not None:
+                        progress(tally)
+                    continue
+                due = [d for d in (s.next_due() for s in self.subscriptions) if d is not None]
+                # A virtual clock does not move while we wait: `clock advance` moves it.
+                if not (wait_for_retries and due) or self.domain.clock_is_virtual or time.monotonic() >= deadline:
+                    break
+                self._stop.wait(max(min(min(due) - self.domain.timestamp(), deadline - time.monotonic()), 0.0))
         return tally
 
     def _tick_all(self, tally: Tally, *, budget: int | None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -183,3 +184,25 @@ def test_export_refuses_to_overwrite_and_names_missing_dead_letters(ledger, tmp_
         "error: no dead letter with id nope-nope"
     )
     assert not missing.exists() and not list(tmp_path.glob(".workbench-export-*"))
+
+
+def test_an_exported_test_compiles_whatever_the_error_text_holds(tmp_path):
+    domain = tmp_path / "app" / "domain.py"
+    domain.parent.mkdir()
+    # At run time the message is  C:\xdata\new """rejected"""  : a \x escape and closing quotes.
+    domain.write_text(
+        DOMAIN.replace(
+            'raise ValueError(f"amount {event.amount} exceeds the balance of {account.balance}")',
+            'raise ValueError("C:\\\\xdata\\\\new \\"\\"\\"rejected\\"\\"\\"")',
+        )
+    )
+    cli = Cli(domain, tmp_path / "store")
+    cli("new", "Account", "name=acme", "balance=100")
+    cli("raise", "PaymentReceived", "account=acme", "amount=500", "--id", "p-1")
+    cli("process", code=1)
+    (entry,) = cli.json("dlq", "list")["data"]["entries"]
+    assert entry["error"] == 'C:\\xdata\\new """rejected"""'
+    exported = tmp_path / "test_regression.py"
+    cli("dlq", "export", entry["id"], "--pytest", str(exported))
+    tree = ast.parse(exported.read_text())  # a SyntaxError before the fix
+    assert "ValueError: C:\\xdata\\new '''rejected'''" in ast.get_docstring(tree)

@@ -411,3 +411,33 @@ def test_the_first_signal_stops_run_after_the_current_message(tmp_path, started_
     assert proc.returncode == 0, err
     assert "stopping after the current message" in err
     assert _done_refs(tmp_path) == ["1"]  # the current message finished, the next one waits
+
+
+def test_a_third_signal_while_cursors_are_saved_cannot_cut_the_saving_short(store_dir):
+    domain = payments_domain(store=open_store(store_dir))
+    pay(domain, 1, 2, 3)
+    engine = Engine(domain)
+    flushed: list[str] = []
+    for subscription in engine.subscriptions:
+        original = subscription.flush
+
+        def flush(original=original, name=subscription.name):
+            # An impatient operator presses Ctrl-C again while positions are being saved.
+            engine._on_signal(signal.SIGINT, None)
+            original()
+            flushed.append(name)
+
+        subscription.flush = flush
+    first = engine.subscriptions[0]
+    original_attempt = first.attempt
+
+    def attempt(message, *args, **kwargs):
+        engine._on_signal(signal.SIGINT, None)  # first Ctrl-C: stop after this message
+        engine._on_signal(signal.SIGINT, None)  # second: stop now
+        return original_attempt(message, *args, **kwargs)
+
+    first.attempt = attempt
+    tally = engine.process_until_idle()  # neither signal escapes
+    assert tally.interrupted
+    assert flushed == [s.name for s in engine.subscriptions]
+    domain.close()

@@ -152,8 +152,9 @@ def test_open_tinydb_names_a_missing_store(tmp_path):
 
 
 def test_every_public_name_of_the_engine_is_importable_from_workbench():
-    import workbench
     import workbench.core
+
+    import workbench
 
     assert set(workbench.core.__all__) <= set(workbench.__all__)
     for name in workbench.__all__:

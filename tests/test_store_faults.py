@@ -204,6 +204,37 @@ def test_a_snapshot_behind_the_journal_says_so(store_dir):
             open_store(store_dir, read_only=read_only)
 
 
+def test_store_check_reports_a_snapshot_behind_the_journal(store_dir):
+    from workbench.core.store.maintenance import check_store
+
+    store_dir.mkdir()
+    (store_dir / "journal.jsonl").write_bytes(b'{"workbench_store":2,"base_seq":5}\n')
+    assert check_store(store_dir).problems == [
+        "the journal starts after seq 5 but the snapshot holds only seq 0, so commits 1..5 are missing "
+        "(the snapshot is older than the journal)"
+    ]
+
+
+def test_store_check_during_a_compaction_reads_again_instead_of_reporting_damage(store_dir, monkeypatch):
+    from workbench.core.store.maintenance import check_store
+
+    fill(store_dir, 3)
+    with open_store(store_dir) as store:
+        store.compact()  # the snapshot holds every commit; the journal starts after the last
+    real = json_file.JsonFilePersistence._load_snapshot
+    calls = []
+
+    def stale_once(self, state, report):
+        # The first read sees the snapshot as it was just before another process's compaction.
+        calls.append(1)
+        return 0 if len(calls) == 1 else real(self, state, report)
+
+    monkeypatch.setattr(json_file.JsonFilePersistence, "_load_snapshot", stale_once)
+    report = check_store(store_dir)
+    assert report.ok, report.problems
+    assert len(calls) == 2
+
+
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.EPERM])
 def test_a_read_only_mount_or_an_immutable_journal(store_dir, monkeypatch, code):
     fill(store_dir, 1)

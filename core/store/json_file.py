@@ -99,6 +99,14 @@ def _unstorable(value: Any, depth: int) -> str | None:
     return None
 
 
+def missing_commits(snapshot_seq: int, base_seq: int) -> str:
+    """What is wrong when the journal starts after the last commit the snapshot holds."""
+    return (
+        f"the journal starts after seq {base_seq} but the snapshot holds only seq {snapshot_seq}, so commits "
+        f"{snapshot_seq + 1}..{base_seq} are missing (the snapshot is older than the journal)"
+    )
+
+
 def tinydb_document(state: StoreState) -> dict[str, Any]:
     """The whole state in TinyDB's storage format: ``{table: {doc_id: document}}``.
 
@@ -167,11 +175,7 @@ class JsonFilePersistence:
                 break
             if behind == previous:
                 # Read twice with nothing moving: not a compaction in progress, a missing snapshot.
-                raise StoreCorruptError(
-                    f"store {self.path}: the journal starts after seq {behind[1]} but the snapshot "
-                    f"holds only seq {behind[0]}, so commits {behind[0] + 1}..{behind[1]} are missing "
-                    "(the snapshot is older than the journal); the store was left untouched"
-                )
+                raise StoreCorruptError(f"store {self.path}: {missing_commits(*behind)}; the store was left untouched")
             # A writer compacted between our two reads (read-only opens only): start over.
             previous = behind
             state.__init__()  # type: ignore[misc]
@@ -268,9 +272,7 @@ class JsonFilePersistence:
             if self.read_only:
                 return snapshot_seq, header.base_seq
             raise StoreCorruptError(
-                f"store {self.path}: the journal starts after seq {header.base_seq} but the snapshot "
-                f"holds only seq {snapshot_seq}, so commits {snapshot_seq + 1}..{header.base_seq} are "
-                "missing (the snapshot is older than the journal); the store was left untouched"
+                f"store {self.path}: {missing_commits(snapshot_seq, header.base_seq)}; the store was left untouched"
             )
         end = journal.ScanEnd()
         try:

@@ -18,7 +18,7 @@ from typing import Any
 from workbench.core.exceptions import StoreError
 from workbench.core.store import journal
 from workbench.core.store._lock import WriterLock
-from workbench.core.store.json_file import JOURNAL, SNAPSHOT, JsonFilePersistence, _write_atomically
+from workbench.core.store.json_file import JOURNAL, SNAPSHOT, JsonFilePersistence, _write_atomically, missing_commits
 from workbench.core.store.port import LoadReport
 from workbench.core.store.state import StoreState
 
@@ -54,25 +54,33 @@ def check_store(path: str | os.PathLike[str]) -> StoreCheck:
     if not folder.is_dir():
         raise StoreError(f"no store folder at {folder}")
     probe = JsonFilePersistence(folder, read_only=True)
-    try:
-        report.snapshot_seq = probe._load_snapshot(StoreState(), LoadReport())
-    except StoreError as exc:
-        report.problems.append(str(exc))
-    raw = probe._read(folder / JOURNAL)
-    if raw is None or not raw.strip():
-        return report
-    header = journal.read_header(raw)
-    if header is None:
-        report.problems.append(f"journal {folder / JOURNAL} has a damaged header")
-        return report
-    report.journal_format, report.base_seq = header.version, header.base_seq
-    if header.version not in journal.READABLE_FORMATS:
-        report.problems.append(f"journal format {header.version!r} is not one this workbench reads")
-        return report
-    if header.base_seq > report.snapshot_seq:
-        report.problems.append(
-            f"the journal starts after seq {header.base_seq} but the snapshot holds only seq {report.snapshot_seq}"
-        )
+    previous: tuple[int, int] | None = None
+    while True:
+        report.problems.clear()
+        try:
+            report.snapshot_seq = probe._load_snapshot(StoreState(), LoadReport())
+        except StoreError as exc:
+            report.problems.append(str(exc))
+        raw = probe._read(folder / JOURNAL)
+        if raw is None or not raw.strip():
+            return report
+        header = journal.read_header(raw)
+        if header is None:
+            report.problems.append(f"journal {folder / JOURNAL} has a damaged header")
+            return report
+        report.journal_format, report.base_seq = header.version, header.base_seq
+        if header.version not in journal.READABLE_FORMATS:
+            report.problems.append(f"journal format {header.version!r} is not one this workbench reads")
+            return report
+        behind = (report.snapshot_seq, header.base_seq)
+        if header.base_seq <= report.snapshot_seq:
+            break
+        if behind == previous:
+            # Read twice with nothing moving: a missing snapshot, not a compaction in progress.
+            report.problems.append(missing_commits(*behind))
+            break
+        # A writer may have compacted between reading the snapshot and the journal: read again.
+        previous = behind
     end = journal.ScanEnd()
     try:
         for _seq, _ops, _end in journal.scan(raw, header, end):
