@@ -16,8 +16,6 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-
 SCHEMA = "workbench/1"
 
 
@@ -25,6 +23,8 @@ class Output:
     """Consoles and the JSON switch for one command."""
 
     def __init__(self, *, json_mode: bool = False) -> None:
+        from rich.console import Console  # imported here: `workbench --help` does not need rich
+
         self.json_mode = json_mode
         self.out = Console(soft_wrap=False)
         if not self.out.is_terminal and "COLUMNS" not in os.environ:

@@ -126,7 +126,3 @@ def make_deterministic(domain: Any) -> None:
     epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"
     domain.clock = lambda: epoch + dt.timedelta(seconds=base, microseconds=next(ticks))
-
-
-# Set by the REPL so that commands reuse its loaded domain instead of loading their own.
-ACTIVE: Session | None = None

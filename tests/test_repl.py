@@ -155,7 +155,7 @@ def test_errors_print_one_line_and_the_session_goes_on(loaded, capsys):
     err = capsys.readouterr().err
     assert "error: unknown event `Nope`" in err
     assert "error: ZeroDivisionError: division by zero" in err and "Traceback" not in err
-    assert "No such command 'bogus'" in err
+    assert "error: unknown command `bogus`; `help` lists the commands" in err
 
 
 def test_python_mode_and_debug(loaded, capsys):

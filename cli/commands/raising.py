@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import ValuesArg, app
 
 
 def report_messages(
@@ -66,9 +67,10 @@ def report_messages(
     return 1 if failures else 0
 
 
-@app.command(name="raise")
+@command(app, "raise", write=True)
 def raise_event(
-    event: Annotated[str, typer.Argument(help="Event name, e.g. OrderShipped.")],
+    run: Run,
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="Event name, e.g. OrderShipped.")],
     values: ValuesArg = None,
     aggregate_id: Annotated[
         str | None, typer.Option("--id", help="Aggregate instance whose stream gets the event.")
@@ -80,28 +82,21 @@ def raise_event(
         ),
     ] = None,
     correlation_id: Annotated[str | None, typer.Option("--correlation-id", help="Join this correlation.")] = None,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Build an event from field=value pairs, store it and process it as the domain is configured."""
+    from workbench.cli._lookup import assignments, event_class
+    from workbench.core.exceptions import HandlerError
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli._lookup import assignments, event_class
-        from workbench.core.exceptions import HandlerError
-
-        cls = event_class(loaded, event)
-        before = loaded.store.event_count()
-        failures: list[Any] = []
-        with loaded.domain_context():
-            instance = cls(**assignments(cls, values or []))
-            try:
-                loaded.event_store.append(
-                    instance, aggregate_id=aggregate_id, origin_stream=origin_stream, correlation_id=correlation_id
-                )
-            except HandlerError as exc:
-                failures = exc.failures
-        messages = list(loaded.event_store.read_all("$all", position=before + 1))
-        return report_messages(loaded, out, "raise", messages, failures)
-
-    invoke("raise", body, domain=domain, store=store, json_mode=as_json, write=True)
+    cls = event_class(run.domain, event)
+    before = run.domain.store.event_count()
+    failures: list[Any] = []
+    with run.domain.domain_context():
+        instance = cls(**assignments(cls, values or []))
+        try:
+            run.domain.event_store.append(
+                instance, aggregate_id=aggregate_id, origin_stream=origin_stream, correlation_id=correlation_id
+            )
+        except HandlerError as exc:
+            failures = exc.failures
+    messages = list(run.domain.event_store.read_all("$all", position=before + 1))
+    return report_messages(run.domain, run, "raise", messages, failures)
