@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHOP
+from conftest import ROOT, SHOP, check_golden
 from typer.testing import CliRunner
 from workbench.cli.main import app
 
@@ -281,9 +281,7 @@ def test_golden_session(shop):
         result = shop(*command)
         transcript.append(f"$ workbench {' '.join(command)}\n{result.stdout}")
     text = "\n".join(transcript)
-    if not GOLDEN.exists() or __import__("os").environ.get("WORKBENCH_UPDATE_GOLDEN") == "1":
-        GOLDEN.write_text(text)
-    assert text == GOLDEN.read_text()
+    check_golden(GOLDEN, text)
 
 
 def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):

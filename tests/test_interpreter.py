@@ -189,3 +189,19 @@ def test_a_2_mb_line_is_split_and_parsed(tmp_path):
     finally:
         interpreter.close()
     assert result.code == 0
+
+
+def test_a_missing_golden_transcript_fails_and_names_the_switch(tmp_path, monkeypatch):
+    from conftest import check_golden
+
+    monkeypatch.delenv("WORKBENCH_UPDATE_GOLDEN", raising=False)
+    missing = tmp_path / "demo.out"
+    with pytest.raises(pytest.fail.Exception, match="WORKBENCH_UPDATE_GOLDEN=1"):
+        check_golden(missing, "output")
+    assert not missing.exists()  # never written as a side effect
+    missing.write_text("old\n")
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)differs.*-old\n\+new"):
+        check_golden(missing, "new\n")
+    monkeypatch.setenv("WORKBENCH_UPDATE_GOLDEN", "1")
+    check_golden(missing, "new\n")
+    assert missing.read_text() == "new\n"
