@@ -91,7 +91,9 @@ def execute_command(
     session = invocation.session
     owned = session is None
     if session is None:
-        settings = sessions.Settings.resolve(domain or invocation.domain, store or invocation.store)
+        settings = sessions.Settings.resolve(
+            domain if domain is not None else invocation.domain, store if store is not None else invocation.store
+        )
         session = sessions.Session(settings, debug=invocation.debug, deterministic=invocation.deterministic)
     run = Run(session, json_mode=json_mode)
     debug = invocation.debug or session.debug

@@ -1,6 +1,7 @@
 """``expect``: assertions about the store, for scripted demos and the shell.
 
-Forms (values are JSON when they parse, else text; operators ``== != >= <= > <``)::
+Forms (values are JSON when they parse, or Python's ``True``/``False``/``None``, else text;
+operators ``== != >= <= > <``)::
 
     expect Inventory[book_id=book-1].in_stock == 90     an aggregate's field
     expect Order.count == 3                             how many aggregates
@@ -52,7 +53,13 @@ class Outcome:
         )
 
 
+_PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
 def _value(text: str) -> Any:
+    """JSON when it parses (``true``, ``3``, ``"a b"``), Python's ``True``/``False``/``None``, else the text."""
+    if text in _PYTHON_CONSTANTS:
+        return _PYTHON_CONSTANTS[text]
     try:
         return json.loads(text)
     except json.JSONDecodeError:

@@ -41,4 +41,5 @@ class Output:
     def say(self, message: str) -> None:
         """Talk to the person on stderr (silent in JSON mode)."""
         if not self.json_mode:
-            self.err.print(message)
+            # soft_wrap: a long hint stays one line (terminals wrap it; pipes and logs keep it whole).
+            self.err.print(message, soft_wrap=True)

@@ -203,7 +203,7 @@ def test_toolbar_shows_pending_and_dlq(tmp_path):
         shell = Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory())
         shell.execute("raise PaymentReceived account=a amount=5000")
         text = "".join(t for _, t in shell.toolbar())
-        assert "Payments" in text and "async" in text and "1 events" in text and "1 pending" in text
+        assert "Payments" in text and "async" in text and "1 event " in text and "1 pending" in text
         shell.execute("process")
         parts = shell.toolbar()
         assert any("DLQ 1" in t and "ansired" in style for style, t in parts)

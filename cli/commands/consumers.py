@@ -104,12 +104,35 @@ def status(run: Run) -> int:
     return 0
 
 
+def _json_lines(file: str) -> list[tuple[str, int, str]]:
+    """``(source, line number, text)`` for each line of ``file`` (``-`` reads standard input)."""
+    import sys
+
+    from workbench.core.exceptions import IncorrectUsageError
+
+    if file == "-":
+        return [("<stdin>", n, line) for n, line in enumerate(sys.stdin.read().splitlines(), 1)]
+    path = Path(file)
+    if path.is_dir():
+        raise IncorrectUsageError(f"--file {file} is a directory; give a file of JSON lines")
+    if not path.is_file():
+        raise IncorrectUsageError(f"--file {file} does not exist")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IncorrectUsageError(f"--file {file} cannot be read: {exc}") from None
+    return [(file, n, line) for n, line in enumerate(text.splitlines(), 1)]
+
+
 @command(app, "publish", write=True)
 def publish(
     run: Run,
     stream: Annotated[str, typer.Argument(help="Broker stream, e.g. payments-gateway.")],
     message: Annotated[str | None, typer.Argument(help="One JSON object.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="A file of JSON lines, one message each.")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", metavar="FILE", help="A file of JSON lines, one message each (- for standard input)."),
+    ] = None,
 ) -> int:
     """Publish raw JSON messages to a broker stream for its subscribers."""
     from workbench.cli.commands.raising import report_messages
@@ -117,11 +140,9 @@ def publish(
 
     texts: list[tuple[str, str]] = []
     if message is not None:
-        texts.append(("argument", message))
+        texts.append(("the message", message))
     if file is not None:
-        if not file.is_file():
-            raise IncorrectUsageError(f"file {file} does not exist")
-        texts += [(f"{file}:{n}", line) for n, line in enumerate(file.read_text().splitlines(), 1) if line.strip()]
+        texts += [(f"{name}:{n}", line) for name, n, line in _json_lines(file) if line.strip()]
     if not texts:
         raise IncorrectUsageError("give a JSON message or --file")
     payloads = []
@@ -129,7 +150,7 @@ def publish(
         try:
             payloads.append(json.loads(text))
         except json.JSONDecodeError as exc:
-            raise IncorrectUsageError(f"{where}: not JSON ({exc.msg})") from None
+            raise IncorrectUsageError(f"{where} is not JSON ({exc.msg} at column {exc.colno})") from None
     if not any(stream == s.meta_.options["stream"] for s in run.domain.registry.subscribers.values()):
         run.say(f"warning: no subscriber listens to `{stream}`")
     before = run.domain.store.event_count()

@@ -62,6 +62,9 @@ def list_(
             },
         )
         return 0
+    from workbench.cli.render import short_ids
+
+    shown = short_ids([e.id for e in entries])
     if not entries:
         run.say("no dead letters")
         return 0
@@ -78,7 +81,7 @@ def list_(
             ["id", "handler", "type", "stream", "#", "attempts", "error", "last failed"],
             [
                 [
-                    e.id[:8],
+                    shown[e.id],
                     e.handler,
                     e.message_type,
                     e.stream_name,
@@ -143,13 +146,16 @@ def _replay_results(out: Any, command: str, results: list[Any]) -> int:
             status="failure" if failed else "ok",
         )
     elif results:
+        from workbench.cli.render import short_ids
+
+        shown = short_ids([r.dead_letter.id for r in results])
         out.out.print(
             table(
                 f"Replayed {len(results)} dead letter(s)",
                 ["id", "handler", "outcome"],
                 [
                     [
-                        r.dead_letter.id[:8],
+                        shown[r.dead_letter.id],
                         r.dead_letter.handler,
                         "[green]ok[/]" if r.ok else f"[red]failed[/] {r.error}",
                     ]
@@ -200,7 +206,7 @@ def skip(run: Run, identifier: IdArg) -> int:
     if run.json_mode:
         run.envelope("dlq skip", {"skipped": entry.id})
     else:
-        run.say(f"skipped {entry.id[:8]} ({entry.handler}, {entry.message_type})")
+        run.say(f"skipped {entry.id} ({entry.handler}, {entry.message_type})")
     return 0
 
 

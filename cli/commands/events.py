@@ -8,22 +8,24 @@ import typer
 from workbench.cli.command import Run, command
 from workbench.cli.main import AggregateArg, AggregateIdArg, app, events_app
 
-DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data.")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many events.")]
+DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data, in full.")]
+IdsOpt = Annotated[bool, typer.Option("--ids", help="Show each event's id (events trace takes it, or #N).")]
+LimitOpt = Annotated[int, typer.Option("--limit", metavar="N", help="At most this many events.")]
 
 
-def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list[Any]]]:
-    from workbench.cli.render import short_json
+def _message_rows(messages: list[Any], data: bool, ids: bool) -> tuple[list[str], list[list[Any]]]:
+    import json
 
-    columns = ["#", "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
+    columns = ["#", *(["id"] if ids else []), "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
     rows = [
         [
             m.global_position,
+            *([m.id] if ids else []),
             m.position,
             m.type,
             m.stream_name,
             m.time,
-            short_json(m.data, 100) if data else ", ".join(m.data),
+            json.dumps(m.data, default=str, separators=(",", ":")) if data else ", ".join(m.data),
         ]
         for m in messages
     ]
@@ -31,25 +33,50 @@ def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list
 
 
 def _print_messages(
-    out: Any, command: str, title: str, messages: list[Any], data: bool, extra: dict | None = None
+    out: Run,
+    command: str,
+    title: str,
+    messages: list[Any],
+    data: bool,
+    extra: dict | None = None,
+    *,
+    ids: bool = False,
+    more: int = 0,
 ) -> int:
     from workbench.cli.render import table
 
     if out.json_mode:
-        out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages]})
+        out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages], "more": more})
         return 0
-    columns, rows = _message_rows(messages, data)
+    if not messages:
+        out.say(f"{title}: no events")
+        if not out.domain.store.event_count():
+            out.say(EMPTY_STORE_HINT.format(store=out.domain.store.location))
+        return 0
+    columns, rows = _message_rows(messages, data, ids)
     out.out.print(table(title, columns, rows))
+    if more:
+        out.say(f"… {more} more; use --limit N or --from N")
     return 0
+
+
+EMPTY_STORE_HINT = (
+    "the store {store} holds no events yet; `workbench new AGGREGATE field=value` or "
+    "`workbench raise EVENT field=value` adds some (`workbench info` lists the names)"
+)
 
 
 @command(app, "streams", write=False)
 def streams(
     run: Run,
-    category: Annotated[str | None, typer.Argument(help="List the streams of this category.")] = None,
+    category: Annotated[
+        str | None, typer.Argument(metavar="[CATEGORY]", help="List the streams of this category.")
+    ] = None,
     limit: LimitOpt = 50,
 ) -> int:
     """Categories with their stream and event counts and last event; or one category's streams."""
+    if not run.domain.store.event_count() and not run.json_mode:
+        run.say(EMPTY_STORE_HINT.format(store=run.domain.store.location))
     from workbench.cli.render import table
 
     state = run.domain.store.state
@@ -78,7 +105,9 @@ def streams(
                 )
             )
         return 0
-    cat = run.domain.normalize_category(category)
+    from workbench.cli._lookup import category_name
+
+    cat = category_name(run.domain, category, allow_all=False)
     rows = []
     for name, count in run.domain.event_store.streams(cat).items():
         last = state.events[state.streams[name][-1]]
@@ -102,34 +131,70 @@ def streams(
 @command(events_app, "events read", write=False)
 def read(
     run: Run,
-    stream: Annotated[str, typer.Argument(help="A stream (order-42), a category (order) or $all.")],
-    from_: Annotated[int, typer.Option("--from", help="First position: per stream, or global for categories.")] = 0,
+    stream: Annotated[
+        str, typer.Argument(metavar="STREAM", help="A stream (order-42), a category (order), or all ($all).")
+    ],
+    from_: Annotated[
+        int, typer.Option("--from", metavar="N", help="First position: per stream, or global for categories.")
+    ] = 0,
     limit: LimitOpt = 20,
     data: DataOpt = False,
+    ids: IdsOpt = False,
 ) -> int:
-    """Read events of a stream, a category or $all."""
-    messages = run.domain.event_store.read(stream, position=from_, no_of_messages=limit)
-    return _print_messages(run, "events read", f"{stream} from {from_}", messages, data, {"stream": stream})
+    """Read events of a stream, a category, or all of them (`all` or `$all`)."""
+    from workbench.cli.event_refs import stream_name
+
+    name = stream_name(run.domain, stream)
+    messages = run.domain.event_store.read(name, position=from_, no_of_messages=limit + 1)
+    more = 0
+    if len(messages) > limit:
+        # Counting the rest is one index lookup for a stream; for a category it is cheap too.
+        rest = sum(1 for _ in run.domain.event_store.read_all(name, position=from_)) if name != "$all" else None
+        total = rest if rest is not None else run.domain.store.event_count() - max(from_ - 1, 0)
+        messages, more = messages[:limit], total - limit
+    title = f"{name} from {from_}"
+    return _print_messages(run, "events read", title, messages, data, {"stream": name}, ids=ids, more=more)
 
 
 @command(events_app, "events search", write=False)
 def search(
     run: Run,
-    event_type: Annotated[str, typer.Option("--type", help="Exact type (Shop.OrderShipped.v1) or part of a name.")],
-    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
+    event_type: Annotated[
+        str, typer.Option("--type", metavar="TYPE", help="Exact type (Shop.OrderShipped.v1) or part of a name.")
+    ],
+    category: Annotated[str | None, typer.Option("--category", metavar="CATEGORY", help="Only this category.")] = None,
     limit: LimitOpt = 20,
     data: DataOpt = False,
+    ids: IdsOpt = False,
 ) -> int:
     """Find events by type: exact when the text has a dot, else a case-insensitive name match."""
+    from workbench.cli._lookup import category_name
+    from workbench.core._naming import suggestion
+    from workbench.core.exceptions import IncorrectUsageError
+
     exact = "." in event_type
     wanted = event_type.lower()
+    known = [cls.__name__ for cls in run.domain.registry.events.values()]
+    known_types = {*known, *(getattr(cls, "__type__", "") for cls in run.domain.registry.events.values())}
+
+    def matches(type_string: str) -> bool:
+        return (type_string == event_type) if exact else (wanted in type_string.lower())
+
+    stored = (record["type"] for record in run.domain.store.state.events)  # types no longer in the domain
+    if not any(matches(t) for t in known_types if t) and not any(matches(t) for t in stored):
+        hint = suggestion(event_type, known, known=f" (known: {', '.join(known) or 'none'})", most=3, cutoff=0.5)
+        raise IncorrectUsageError(f"no event type matches `{event_type}`{hint}")
+    scope = category_name(run.domain, category) if category else "$all"
     found = []
-    for message in run.domain.event_store.read_all(category or "$all"):
-        if (message.type == event_type) if exact else (wanted in message.type.lower()):
+    for message in run.domain.event_store.read_all(scope):
+        if matches(message.type):
             found.append(message)
-            if len(found) >= limit:
+            if len(found) > limit:
                 break
-    return _print_messages(run, "events search", f"events matching {event_type}", found, data)
+    more = len(found) - limit if len(found) > limit else 0
+    return _print_messages(
+        run, "events search", f"events matching {event_type}", found[:limit], data, ids=ids, more=more
+    )
 
 
 @command(events_app, "events history", write=False)
@@ -138,33 +203,48 @@ def history(
     aggregate: AggregateArg,
     identifier: AggregateIdArg,
     data: DataOpt = False,
+    ids: IdsOpt = False,
 ) -> int:
     """Every event of one aggregate instance, oldest first (never truncated)."""
     from workbench.cli._lookup import aggregate_class
     from workbench.cli.commands.aggregates import find_aggregate
+    from workbench.cli.event_refs import stream_name
+    from workbench.cli.render import plural
+    from workbench.core.exceptions import ObjectNotFoundError
 
     cls = aggregate_class(run.domain, aggregate)
     try:
-        instance_id = find_aggregate(run.domain, cls, identifier).id_value
-    except Exception:  # an aggregate never saved can still have a stream (workbench raise --id)
-        instance_id = identifier
-    stream = f"{cls.meta_.stream_category}-{instance_id}"
+        stream = f"{cls.meta_.stream_category}-{find_aggregate(run.domain, cls, identifier).id_value}"
+    except ObjectNotFoundError:
+        # An aggregate never saved can still have a stream (workbench raise --id); else say so.
+        try:
+            stream = stream_name(run.domain, f"{cls.meta_.stream_category}-{identifier}")
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(
+                f"no {cls.__name__} with id `{identifier}` and no stream {cls.meta_.stream_category}-{identifier} "
+                f"(`workbench show {cls.__name__}` lists them)"
+            ) from None
     messages = list(run.domain.event_store.read_all(stream))
-    return _print_messages(
-        run, "events history", f"{stream} ({len(messages)} events)", messages, data, {"stream": stream}
-    )
+    title = f"{stream} ({len(messages)} {plural(len(messages), 'event')})"
+    return _print_messages(run, "events history", title, messages, data, {"stream": stream}, ids=ids)
 
 
 @command(events_app, "events trace", write=False)
 def trace(
     run: Run,
-    identifier: Annotated[str, typer.Argument(metavar="ID", help="An event id or a correlation id.")],
+    identifier: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="An event's global position (#6), id or unique id prefix, or a correlation id."
+        ),
+    ],
 ) -> int:
     """The causation tree: each event, the handlers that processed it, and their outcome."""
     from rich.tree import Tree
+    from workbench.cli.event_refs import event_id
     from workbench.core.trace import causation_tree
 
-    roots = causation_tree(run.domain, identifier)
+    roots = causation_tree(run.domain, event_id(run.domain, identifier) or identifier)
     if run.json_mode:
         run.envelope("events trace", {"roots": [r.to_dict() for r in roots]})
         return 0

@@ -9,9 +9,9 @@ from workbench.cli.command import Run, command
 from workbench.cli.main import app, subscriptions_app
 
 
-def _summary(out: Any, command: str, tally: Any) -> int:
+def _summary(out: Run, command: str, tally: Any) -> int:
     from workbench.cli.commands.replaying import TALLY_COLUMNS, tally_rows
-    from workbench.cli.render import table
+    from workbench.cli.render import plural, table
 
     failed = tally.failed
     if out.json_mode:
@@ -19,7 +19,10 @@ def _summary(out: Any, command: str, tally: Any) -> int:
             command, {"handled": tally.handled, "handlers": tally.by_handler}, status="failure" if failed else "ok"
         )
     elif tally.by_handler:
-        out.out.print(table(f"Processed {tally.handled} deliveries", TALLY_COLUMNS, tally_rows(tally)))
+        title = f"Processed {tally.handled} {plural(tally.handled, 'delivery', 'deliveries')}"
+        out.out.print(table(title, TALLY_COLUMNS, tally_rows(tally)))
+    elif out.domain.config.get("event_processing") != "async":
+        out.say("nothing to process: this domain runs its handlers synchronously (event_processing = sync)")
     else:
         out.say("nothing to process")
     return 1 if failed else 0

@@ -45,13 +45,13 @@ def script(
         typer.echo(f"error: script {file} does not exist", err=True)
         raise typer.Exit(2)
     lines = file.read_text().splitlines()
-    domain = domain or invocation.domain
-    store = store or invocation.store
+    domain = domain if domain is not None else invocation.domain
+    store = store if store is not None else invocation.store
     settings = sessions.Settings.resolve(domain, store)
     if not domain and (file.parent / "domain.py").is_file():
         settings.domain = str(file.parent / "domain.py")
     scratch = None
-    if not store:
+    if store is None:
         scratch = tempfile.mkdtemp(prefix="workbench-script-")
         settings.store = str(Path(scratch) / "store")
     session = sessions.Session(settings, debug=invocation.debug, deterministic=not real_ids)

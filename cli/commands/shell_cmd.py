@@ -14,7 +14,9 @@ def open_shell(invocation: Invocation, domain: str | None, store: str | None) ->
     from workbench.cli.errors import classify
     from workbench.cli.repl.shell import Shell
 
-    settings = sessions.Settings.resolve(domain or invocation.domain, store or invocation.store)
+    settings = sessions.Settings.resolve(
+        domain if domain is not None else invocation.domain, store if store is not None else invocation.store
+    )
     session = sessions.Session(settings, debug=invocation.debug, deterministic=invocation.deterministic)
     try:
         session.load(write=True)

@@ -15,6 +15,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 from workbench.cli import session as sessions
 from workbench.cli.interpreter import HELP, Interpreter
+from workbench.cli.render import plural
 from workbench.cli.repl.completion import WorkbenchCompleter, command_tree
 
 __all__ = ["HELP", "Shell", "history_path"]
@@ -130,11 +131,12 @@ class Shell:
             status = []
         pending = sum(s.lag + s.pending for s in status if s.subscription_type == "stream" or s.lag)
         dlq = sum(s.dlq_depth for s in status)
+        count = domain.store.event_count()
         parts = [
             ("", f" {domain.name} "),
             ("", f"| {domain.store.location} "),
             ("", f"| {domain.config['event_processing']} "),
-            ("", f"| {domain.store.event_count()} events "),
+            ("", f"| {count} {plural(count, 'event')} "),
             ("", f"| {pending} pending "),
             ("bg:ansired fg:ansiwhite bold" if dlq else "", f"| DLQ {dlq} "),
         ]
