@@ -211,11 +211,7 @@ def test_event_tables_show_ids_on_request(shipped):
 def test_events_read_says_when_it_stops_and_data_is_whole(shipped):
     result = shipped("events", "read", "order", "--limit", "2", "--data")
     assert "… 2 more; use --limit N or --from N" in result.stderr
-    assert (
-        '{"order_id":"000001-0001","book_id":"b","quantity":1,"total_amount":5}'
-        in result.stdout.replace("\n", "").replace("│", "").replace(" ", "")
-        or "order_id" in result.stdout
-    )
+    assert '"total_amount":5}' in result.stdout
     assert "…" not in result.stdout  # --data is never cut
 
 
