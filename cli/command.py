@@ -39,12 +39,18 @@ if TYPE_CHECKING:
 DomainOpt = Annotated[
     str | None,
     typer.Option(
-        "--domain", "-d", help="Domain file or module (or WORKBENCH_DOMAIN, or [tool.workbench]).", show_default=False
+        "--domain",
+        "-d",
+        metavar="PATH",
+        help="Domain file or module (or WORKBENCH_DOMAIN, or [tool.workbench]).",
+        show_default=False,
     ),
 ]
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", help="Store folder (or WORKBENCH_STORE; default .workbench).", show_default=False),
+    typer.Option(
+        "--store", metavar="PATH", help="Store folder (or WORKBENCH_STORE; default .workbench).", show_default=False
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope instead of tables.")]
 

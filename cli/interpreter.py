@@ -66,6 +66,7 @@ class Result:
 
     code: int = 0
     exit: bool = False
+    more: bool = False  # a Python block is open: the next line continues it (prompt `... `)
 
 
 class Interpreter:
@@ -80,6 +81,7 @@ class Interpreter:
         self.click_app = get_command(app)
         self.python_mode = False
         self._python_names: dict[str, Any] = {}
+        self._python_lines: list[str] = []  # an open block in Python mode
         self.lock = threading.RLock()
         self._stop_watching = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -126,10 +128,10 @@ class Interpreter:
         """Run one line of the shell's language."""
         text = line.strip()
         if self.python_mode:
-            if text in ("exit", "exit()", "quit", "quit()"):
+            if not self._python_lines and text in ("exit", "exit()", "quit", "quit()"):
                 self.python_mode = False
                 return Result()
-            return Result(self.python(line))
+            return self.python_line(line)
         if not text or text.startswith("#"):
             return Result()
         word, _, rest = text.partition(" ")
@@ -194,11 +196,29 @@ class Interpreter:
     # -- session words ------------------------------------------------------------------
 
     def help(self, name: str) -> int:
-        """The overview, or one command's help (its options come from the CLI itself)."""
+        """The overview with every command, or one command's help (its options come from the CLI itself)."""
         if not name:
-            self.say(HELP)
+            self.say(HELP + "\nAll commands:\n" + "\n".join(self.command_summaries()))
             return 0
         return self.command(f"{name} --help")
+
+    def command_summaries(self) -> list[str]:
+        """``  name  first line of its help`` for every command and subcommand."""
+        rows: list[tuple[str, str]] = []
+
+        def walk(prefix: str, group: Any) -> None:
+            for name, cmd in sorted(getattr(group, "commands", {}).items()):
+                if getattr(cmd, "hidden", False):
+                    continue
+                full = f"{prefix}{name}"
+                if getattr(cmd, "commands", None):
+                    walk(f"{full} ", cmd)
+                else:
+                    rows.append((full, (cmd.help or "").strip().splitlines()[0] if cmd.help else ""))
+
+        walk("", self.click_app)
+        width = max(len(n) for n, _ in rows)
+        return [f"  {n:<{width}}  {h}" for n, h in rows]
 
     def _domain(self) -> Any:
         if self.session is None or self.session.domain is None:
@@ -224,6 +244,23 @@ class Interpreter:
         names.update(domain.registry.events)
         names.update(domain.registry.event_handlers)
         return names
+
+    def python_line(self, line: str) -> Result:
+        """One line of ``>>>`` mode: blocks (``for``, ``def``, ``if``) continue until a blank line."""
+        import codeop
+
+        self._python_lines.append(line)
+        source = "\n".join(self._python_lines)
+        try:
+            code = codeop.compile_command(source, "<workbench>", "single")
+        except (SyntaxError, ValueError, OverflowError) as exc:
+            self._python_lines.clear()
+            self._report(exc)
+            return Result(int(ExitCode.FAILURE))
+        if code is None:
+            return Result(more=True)
+        self._python_lines.clear()
+        return Result(self.python(source))
 
     def python(self, source: str) -> int:
         """Evaluate an expression (printing its value) or run a statement."""

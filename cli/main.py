@@ -37,7 +37,7 @@ app.add_typer(subscriptions_app, name="subscriptions")
 AggregateArg = Annotated[str, typer.Argument(metavar="AGGREGATE", help="Aggregate name.")]
 AggregateIdArg = Annotated[str, typer.Argument(metavar="ID", help="Aggregate id (a unique prefix works).")]
 ValuesArg = Annotated[
-    list[str] | None, typer.Argument(metavar="[FIELD=VALUE]...", help="field=value pairs.", show_default=False)
+    list[str] | None, typer.Argument(metavar="FIELD=VALUE", help="field=value pairs.", show_default=False)
 ]
 
 

@@ -205,3 +205,19 @@ def test_a_missing_golden_transcript_fails_and_names_the_switch(tmp_path, monkey
     monkeypatch.setenv("WORKBENCH_UPDATE_GOLDEN", "1")
     check_golden(missing, "new\n")
     assert missing.read_text() == "new\n"
+
+
+def test_one_line_makes_a_protean_domain_file_importable_from_plain_python(tmp_path):
+    code = (
+        "import sys, runpy\n"
+        "import workbench.as_protean\n"
+        f"names = runpy.run_path({str(SHOP)!r})\n"
+        "print(type(names['domain']).__module__, sorted(names['domain'].registry.aggregates))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "workbench.core.domain ['Inventory', 'Order']"
+    without = subprocess.run(
+        [sys.executable, "-c", f"import runpy; runpy.run_path({str(SHOP)!r})"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert "No module named 'protean'" in without.stderr

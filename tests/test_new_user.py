@@ -249,3 +249,174 @@ def test_raise_resolves_id_prefixes_and_field_named_aggregates(shop):
     assert "note: no Order has id `zzz`; the event starts stream order-zzz" in unknown.stderr
     fresh = shop("raise", "OrderShipped", "order_id=o", "book_id=b", "quantity=1", "total_amount=1")
     assert "no --id given; the event starts a new Order stream" in fresh.stderr
+
+
+# -- bug 7: Ctrl-C during replay -------------------------------------------------------------------
+
+INTERRUPTING = """
+import os, signal
+from protean import Domain, current_domain, handle
+from protean.fields import Identifier, Integer
+
+domain = Domain()
+domain.config["event_processing"] = "sync"
+
+@domain.event(part_of="Tick")
+class Ticked:
+    n: Integer(required=True)
+
+@domain.aggregate
+class Tick:
+    n: Integer()
+
+@domain.event_handler(part_of=Tick)
+class Counter:
+    @handle(Ticked)
+    def count(self, event):
+        if current_domain.is_replaying and event.n == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C while the third event replays
+"""
+
+
+def test_ctrl_c_during_replay_says_it_was_interrupted_and_how_far(tmp_path):
+    domain = tmp_path / "ticks.py"
+    domain.write_text(INTERRUPTING)
+    ticks = Workbench(domain, tmp_path / "store")
+    for n in range(1, 7):
+        ticks("raise", "Ticked", f"n={n}", "--id", "t")
+    result = ticks("replay", "tick", code=1)
+    assert "interrupted after 3 events of tick" in result.stdout
+    assert "interrupted by Ctrl-C after 3 events; later events were not replayed" in result.stderr
+    assert "replayed 6" not in result.stdout
+
+
+# -- friction: messages and help --------------------------------------------------------------------
+
+
+def test_help_shows_named_metavars(shop):
+    usage = shop("call", "--help").stdout
+    assert "Usage: workbench call [OPTIONS] {AGGREGATE} {ID} {METHOD} [ARG]..." in usage
+    assert "--store PATH" in usage and "{method}" not in usage
+    assert "--limit N" in shop("events", "read", "--help").stdout
+
+
+def test_call_counts_arguments_without_self(library):
+    member = library.json("new", "Member", "name=Ann")["data"]["aggregate"]["id"]
+    too_many = library("call", "Member", member, "suspend", "a", "b", code=2)
+    assert too_many.stderr.strip() == "error: Member.suspend(reason: str): too many positional arguments"
+    missing = library("call", "Member", member, "suspend", code=2)
+    assert missing.stderr.strip() == "error: Member.suspend(reason: str): missing a required argument: 'reason'"
+
+
+def test_a_broken_domain_says_it_failed_to_load(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import nope\n")
+    result = Workbench(bad, tmp_path / "s")("info", code=2)
+    assert (
+        f"error: the domain {bad} failed to load (bad.py:1): ModuleNotFoundError: No module named 'nope'"
+        in result.stderr
+    )
+    assert "error: error while" not in result.stderr
+
+
+def test_no_class_names_leak_into_usage_errors(tmp_path, capsys):
+    interpreter = interpreter_on(SHOP, tmp_path / "s")
+    try:
+        assert interpreter.execute("expect Inventory.count 3").code == 2
+        assert interpreter.execute("expect Nope.count == 3").code == 2
+    finally:
+        interpreter.close()
+    err = capsys.readouterr().err
+    assert "IncorrectUsageError" not in err and "Error:" not in err
+    assert "error: expect needs `SUBJECT OP VALUE`" in err
+
+
+def test_dlq_filters_name_unknown_handlers_and_a_piped_y_confirms(payments):
+    unknown = payments("dlq", "purge", "--handler", "PostToLedgr", "-y", code=2)
+    assert "unknown handler `PostToLedgr`; did you mean PostToLedger?" in unknown.stderr
+    payments("raise", "PaymentReceived", "account=a", "amount=5000")
+    payments("process", code=1)
+    declined = payments("dlq", "purge", input="n\n", code=1)
+    assert "Purge 1 dead letter(s)? [y/N]: n" in declined.stderr and "cancelled" in declined.stderr
+    confirmed = payments("dlq", "purge", input="y\n")
+    assert "purged 1 dead letter(s)" in confirmed.stderr
+
+
+# -- friction: the shell ------------------------------------------------------------------------------
+
+
+def test_unknown_shell_commands_get_suggestions_and_help_lists_every_command(tmp_path, capsys):
+    interpreter = interpreter_on(SHOP, tmp_path / "s")
+    try:
+        assert interpreter.execute("shwo Inventory").code == 2
+        assert interpreter.execute("help").code == 0
+    finally:
+        interpreter.close()
+    captured = capsys.readouterr()
+    assert "error: unknown command `shwo`; did you mean show?" in captured.err
+    for name in ("events trace", "dlq replay-all", "projection rebuild", "subscriptions status", "query"):
+        assert f"\n  {name} " in captured.out
+
+
+def test_the_shell_starts_with_a_hint(tmp_path, capsys):
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    from workbench.cli import session as sessions
+    from workbench.cli.repl.shell import Shell
+
+    session = sessions.Session(sessions.Settings(domain=str(SHOP), store=str(tmp_path / "s")))
+    session.load(write=True)
+    with create_pipe_input() as pipe:
+        pipe.send_text("exit\n")
+        Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory()).run()
+    assert "`help` lists the commands, Tab completes, Ctrl-D leaves" in capsys.readouterr().out
+
+
+def test_python_mode_takes_multi_line_blocks(tmp_path, capsys):
+    interpreter = interpreter_on(SHOP, tmp_path / "s")
+    try:
+        interpreter.execute("py")
+        assert interpreter.execute("for n in range(3):").more
+        assert interpreter.execute("    repo(Inventory).add(Inventory(book_id=f'b{n}', in_stock=n))").more
+        assert interpreter.execute("").code == 0
+        assert interpreter.execute("len(repo(Inventory).all())").code == 0
+    finally:
+        interpreter.close()
+    assert capsys.readouterr().out.strip().endswith("3")
+
+
+def test_reload_reports_changed_fields(tmp_path, capsys):
+    domain_file = tmp_path / "shopdom.py"
+    domain_file.write_text(SHOP.read_text())
+    interpreter = interpreter_on(domain_file, tmp_path / "s")
+    try:
+        domain_file.write_text(
+            SHOP.read_text().replace(
+                "    in_stock: Integer(required=True)\n", "    in_stock: Integer()\n    shelf: String()\n", 1
+            )
+        )
+        assert interpreter.execute("reload").code == 0
+    finally:
+        interpreter.close()
+    out = capsys.readouterr().out
+    assert "~ aggregate Inventory: + field shelf (String)" in out
+    assert "~ aggregate Inventory: field in_stock Integer(required) -> Integer" in out
+
+
+def test_completion_offers_ids_for_id_fields_and_method_parameters(tmp_path):
+    from typer.main import get_command
+    from workbench.cli.main import app
+    from workbench.cli.repl.completion import StoreIndex, command_tree, describe, suggestions
+
+    interpreter = interpreter_on(LIBRARY, tmp_path / "s")
+    interpreter.execute("new Member name=Ann")
+    try:
+        domain = interpreter.session.domain
+        member = next(iter(domain.store.rows(domain.repository_for(domain.registry.aggregates["Member"]).table)))
+        tree = command_tree(get_command(app))
+        assert suggestions("raise MemberJoined member_id=", tree, domain, StoreIndex()) == [f"member_id={member}"]
+        assert suggestions(f"call Member {member} suspend ", tree, domain, StoreIndex()) == ["reason="]
+        assert describe("call", ["Member", member], "suspend", domain) == "suspend(reason: str)"
+    finally:
+        interpreter.close()

@@ -68,7 +68,7 @@ def test_ids_streams_handlers_and_methods_from_the_store(loaded):
     assert complete(domain, "show Order ") == [order.id]
     assert complete(domain, f"call Order {order.id[:4]}") == [order.id]
     assert complete(domain, f"call Order {order.id} ship") == ["ship_order"]
-    assert complete(domain, "events read ") == ["$all", "order"]
+    assert complete(domain, "events read ") == ["all", "order"]
     assert complete(domain, "events read order-") == [f"order-{order.id}"]
     assert complete(domain, "replay order --handler ") == ["ManageInventory"]
     assert complete(domain, "events trace ") == [m.id for m in domain.event_store.read("$all")]
@@ -283,3 +283,30 @@ def test_read_side_and_subscriber_completion(loaded, tmp_path):
     payments = session.load(write=True)
     assert complete(payments, "publish ") == ["payments-gateway"]
     session.close()
+
+
+def test_one_save_in_two_writes_reloads_once(tmp_path, capsys):
+    """Editors truncate then write: the watcher waits for the file to settle and reloads once."""
+    import time
+
+    domain_file = tmp_path / "watched.py"
+    domain_file.write_text(SHOP.read_text())
+    session = sessions.Session(sessions.Settings(domain=str(domain_file), store=str(tmp_path / "s")))
+    session.load(write=True)
+    with create_pipe_input() as pipe:
+        shell = Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory())
+        first = shell.domain
+        assert shell.execute("watch on") == 0
+        time.sleep(0.6)
+        domain_file.write_text("")  # the truncate ...
+        time.sleep(0.05)
+        domain_file.write_text(SHOP.read_text() + "\n# edited\n")  # ... then the write
+        deadline = time.monotonic() + 20
+        while shell.domain is first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # a second (wrong) reload would come within a poll or two
+        assert shell.execute("watch off") == 0
+        session.close()
+    captured = capsys.readouterr()
+    assert captured.out.count("watched.py changed; reloading") == 1
+    assert "previous domain stays loaded" not in captured.err

@@ -28,7 +28,7 @@ def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
 @command(app, "new", write=True)
 def new(
     run: Run,
-    aggregate: Annotated[str, typer.Argument(help="Aggregate name, e.g. Order.")],
+    aggregate: Annotated[str, typer.Argument(metavar="AGGREGATE", help="Aggregate name, e.g. Order.")],
     values: ValuesArg = None,
 ) -> int:
     """Create an aggregate from field=value pairs and save it."""
@@ -45,12 +45,15 @@ def call(
     run: Run,
     aggregate: AggregateArg,
     identifier: AggregateIdArg,
-    method: Annotated[str, typer.Argument(help="Method to call, e.g. ship_order.")],
+    method: Annotated[str, typer.Argument(metavar="METHOD", help="Method to call, e.g. ship_order.")],
     args: Annotated[
-        list[str] | None, typer.Argument(help="Arguments (JSON when they parse; name=value for keywords).")
+        list[str] | None,
+        typer.Argument(metavar="ARG", help="Arguments (JSON when they parse; name=value for keywords)."),
     ] = None,
 ) -> int:
     """Load an aggregate, call one of its methods, and save it (raising its events)."""
+    import inspect
+
     from workbench.cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
     from workbench.core.exceptions import IncorrectUsageError
 
@@ -59,11 +62,13 @@ def call(
     methods = aggregate_methods(cls)
     bound = getattr(instance, pick(f"method of {cls.__name__}", method, methods).__name__)
     positional, keywords = call_arguments(args or [])
+    signature = inspect.signature(bound)  # of the bound method: `self` is not counted
+    try:
+        signature.bind(*positional, **keywords)
+    except TypeError as exc:
+        raise IncorrectUsageError(f"{cls.__name__}.{bound.__name__}{signature}: {exc}") from None
     with run.domain.domain_context():
-        try:
-            bound(*positional, **keywords)
-        except TypeError as exc:
-            raise IncorrectUsageError(f"{cls.__name__}.{method}: {exc}") from None
+        bound(*positional, **keywords)  # what it raises is the domain's own error (exit 1)
     return save_and_report(run.domain, instance, run, "call")
 
 
@@ -87,7 +92,7 @@ def show(
     run: Run,
     aggregate: AggregateArg,
     identifier: Annotated[str | None, typer.Argument(metavar="[ID]", help="One aggregate's id.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many rows.")] = 50,
 ) -> int:
     """List the aggregates (or projection rows) of a kind, or show one."""
     from workbench.cli._lookup import stored_class as aggregate_class

@@ -17,7 +17,9 @@ app.add_typer(projection_app, name="projection")
 @command(projection_app, "projection rebuild", write=True)
 def rebuild(
     run: Run,
-    name: Annotated[str | None, typer.Argument(help="Projection to rebuild (all when omitted).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="[PROJECTION]", help="Projection to rebuild (all when omitted).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the differences from the current table.")] = False,
 ) -> int:
     """Rebuild projections from the event log into a fresh table, swapped in when done."""
@@ -127,8 +129,8 @@ def _json_lines(file: str) -> list[tuple[str, int, str]]:
 @command(app, "publish", write=True)
 def publish(
     run: Run,
-    stream: Annotated[str, typer.Argument(help="Broker stream, e.g. payments-gateway.")],
-    message: Annotated[str | None, typer.Argument(help="One JSON object.")] = None,
+    stream: Annotated[str, typer.Argument(metavar="STREAM", help="Broker stream, e.g. payments-gateway.")],
+    message: Annotated[str | None, typer.Argument(metavar="[JSON]", help="One JSON object.")] = None,
     file: Annotated[
         str | None,
         typer.Option("--file", metavar="FILE", help="A file of JSON lines, one message each (- for standard input)."),
@@ -168,7 +170,7 @@ def publish(
 @command(app, "query", write=False)
 def query(
     run: Run,
-    name: Annotated[str, typer.Argument(help="Query name, e.g. OrdersByStatus.")],
+    name: Annotated[str, typer.Argument(metavar="QUERY", help="Query name, e.g. OrdersByStatus.")],
     values: ValuesArg = None,
 ) -> int:
     """Run a query through its query handler and print the result."""

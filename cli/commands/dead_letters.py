@@ -9,8 +9,12 @@ import typer
 from workbench.cli.command import Run, command
 from workbench.cli.main import dlq_app
 
-HandlerOpt = Annotated[str | None, typer.Option("--handler", help="Only this handler's dead letters.")]
-CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this category's dead letters.")]
+HandlerOpt = Annotated[
+    str | None, typer.Option("--handler", metavar="HANDLER", help="Only this handler's dead letters.")
+]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--category", metavar="CATEGORY", help="Only this category's dead letters.")
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Dead letter id (a unique prefix of 4+ characters works).")]
 
@@ -22,8 +26,28 @@ def _confirm(out: Any, question: str, yes: bool) -> bool:
     if not sys.stdin.isatty():
         from workbench.core.exceptions import IncorrectUsageError
 
-        raise IncorrectUsageError(f"{question} needs confirmation: pass -y when not on a terminal")
+        # `yes | workbench dlq purge` and `echo y | ...` answer from a pipe; no answer at all
+        # (stdin closed or empty, as in CI) must not count as a yes.
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        if not answer:
+            sys.stderr.write("\n")
+            raise IncorrectUsageError(f"{question} needs confirmation: pass -y (or pipe `y`) when not on a terminal")
+        sys.stderr.write(answer if answer.endswith("\n") else answer + "\n")
+        return answer.strip().lower() in ("y", "yes")
     return typer.confirm(question, default=False, err=True)
+
+
+def _checked_filters(run: Run, handler: str | None, category: str | None) -> tuple[str | None, str | None]:
+    """``--handler`` and ``--category`` checked against the domain, so a typo is not "no dead letters"."""
+    from workbench.cli._lookup import category_name, pick
+
+    if handler is not None:
+        handler = pick("handler", handler, {c.__name__: c for c in run.domain.registry.consumers}).__name__
+    if category is not None:
+        category = category_name(run.domain, category, allow_all=False)
+    return handler, category
 
 
 def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None, limit: int | None, yes: bool) -> bool:
@@ -42,9 +66,10 @@ def list_(
     run: Run,
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many entries.")] = 100,
 ) -> int:
     """Dead letters grouped by handler and error type, then the entries."""
+    handler, category = _checked_filters(run, handler, category)
     from workbench.cli.render import table
     from workbench.core import dead_letters
 
@@ -183,10 +208,11 @@ def replay_all(
     run: Run,
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="At most this many.")] = None,
     yes: YesOpt = False,
 ) -> int:
     """Deliver every matching dead letter again, oldest first."""
+    handler, category = _checked_filters(run, handler, category)
     from workbench.core import dead_letters
 
     if not _confirm_bulk(run, "Replay", handler, category, limit, yes):
@@ -218,6 +244,7 @@ def purge(
     yes: YesOpt = False,
 ) -> int:
     """Drop every matching dead letter."""
+    handler, category = _checked_filters(run, handler, category)
     from workbench.core import dead_letters
 
     if not _confirm_bulk(run, "Purge", handler, category, None, yes):

@@ -31,7 +31,7 @@ def _summary(out: Run, command: str, tally: Any) -> int:
 @command(app, "process", write=True)
 def process(
     run: Run,
-    limit: Annotated[int | None, typer.Option("--limit", help="Stop after this many messages.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Stop after this many messages.")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Do not wait for retries scheduled later.")] = False,
 ) -> int:
     """Deliver stored events to async handlers until every subscription is idle."""

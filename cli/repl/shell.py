@@ -95,12 +95,13 @@ class Shell:
                 self._running = True
                 while True:
                     try:
-                        line = self.prompt.prompt(">>> " if self.python_mode else "workbench> ")
+                        line = self.prompt.prompt(self._prompt_text())
                     except KeyboardInterrupt:
                         continue
                     except EOFError:
                         if self.python_mode:
                             self.interpreter.python_mode = False
+                            self.interpreter._python_lines.clear()
                             continue
                         break
                     if self.execute(line) == "exit":
@@ -112,6 +113,11 @@ class Shell:
         finally:
             self._running = False
             self.interpreter.close()
+
+    def _prompt_text(self) -> str:
+        if not self.python_mode:
+            return "workbench> "
+        return "... " if self.interpreter._python_lines else ">>> "
 
     def execute(self, line: str) -> int | str:
         """Run one line through the interpreter; returns the exit code, or ``"exit"``."""
