@@ -218,6 +218,18 @@ def test_one_line_makes_a_protean_domain_file_importable_from_plain_python(tmp_p
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "workbench.core.domain ['Inventory', 'Order']"
     without = subprocess.run(
-        [sys.executable, "-c", f"import runpy; runpy.run_path({str(SHOP)!r})"], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-c", f"import runpy; runpy.run_path({str(SHOP)!r})"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert "No module named 'protean'" in without.stderr
+
+
+def test_help_start_up_imports_neither_rich_nor_the_engine():
+    # `workbench --help` must stay fast (benchmarks/cli_commands.py prints the figure): the
+    # command modules import only typer at the top.
+    code = "import sys, workbench.cli.main; print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich' or m.startswith('workbench.core.')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 from workbench.cli.command import Run, command
 from workbench.cli.main import app
-from workbench.cli.render import plural
 
 
 def tally_rows(tally: Any) -> list[list[Any]]:
@@ -43,7 +42,7 @@ def replay(
     """Deliver every stored event of a category, in global order, to its handlers again."""
     from workbench.cli._lookup import category_name
     from workbench.cli._progress import interruptible, progress_bar
-    from workbench.cli.render import capped, short_json, table
+    from workbench.cli.render import capped, plural, short_json, table
     from workbench.core.exceptions import IncorrectUsageError
     from workbench.core.replay import replay as run_replay
 
