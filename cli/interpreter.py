@@ -87,6 +87,8 @@ class Interpreter:
         self._watcher: threading.Thread | None = None
         # How the session words talk; the shell replaces it to print above its prompt.
         self.say: Callable[[str], None] = _print_line
+        # How work started by a background thread (`watch`) runs; the shell runs it above its prompt.
+        self.in_background: Callable[[Callable[[], None]], None] = _call
 
     # -- commands ---------------------------------------------------------------------
 
@@ -348,8 +350,12 @@ class Interpreter:
                 if _signature_of(path) != current:
                     continue
                 stamp = current
-                self.say(f"{path.name} changed; reloading")
-                self.reload()
+
+                def reload_now() -> None:
+                    self.say(f"{path.name} changed; reloading")
+                    self.reload()
+
+                self.in_background(reload_now)
 
         self._watcher = threading.Thread(target=loop, daemon=True, name="workbench-watch")
         self._watcher.start()
@@ -361,6 +367,10 @@ class Interpreter:
         self._stop_watching.set()
         if self.session is not None:
             self.session.close()
+
+
+def _call(work: Callable[[], None]) -> None:
+    work()
 
 
 def _print_line(text: str) -> None:

@@ -310,3 +310,46 @@ def test_one_save_in_two_writes_reloads_once(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.count("watched.py changed; reloading") == 1
     assert "previous domain stays loaded" not in captured.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_output_comes_before_the_next_prompt_and_watch_prints_above_it(tmp_path):
+    import time
+
+    pexpect = pytest.importorskip("pexpect")
+    domain_file = tmp_path / "watched.py"
+    domain_file.write_text(SHOP.read_text())
+    env = {
+        **os.environ,
+        "WORKBENCH_DOMAIN": str(domain_file),
+        "WORKBENCH_STORE": str(tmp_path / "store"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "workbench"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
+    )
+    try:
+        child.expect("workbench>")
+        time.sleep(0.5)
+        for _ in range(3):
+            child.send("show Inventory\r")
+            # prompt_toolkit switches bracketed paste off when a prompt ends and on when the
+            # next one starts: the command's whole output must lie between the two.
+            child.expect_exact("\x1b[?2004l")
+            child.expect_exact("\x1b[?2004h")
+            assert "Inventory (0)" in child.before and "└" in child.before
+        child.send("watch on\r")
+        child.expect("watching")
+        child.expect("workbench>")
+        time.sleep(0.6)
+        domain_file.write_text(SHOP.read_text() + "\n# edited\n")
+        child.expect("watched.py changed; reloading")
+        child.expect("reloaded; nothing added, removed or changed")
+        child.expect("workbench>")  # the prompt is drawn again below the reload's lines
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,6 @@ from prompt_toolkit.application import create_app_session, run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.patch_stdout import patch_stdout
 from workbench.cli import session as sessions
 from workbench.cli.interpreter import HELP, Interpreter
 from workbench.cli.render import plural
@@ -36,10 +38,11 @@ class Shell:
         self.session = session
         self._input = input
         self.interpreter = Interpreter(session, debug=session.debug)
-        self.interpreter.say = self.say
+        self.interpreter.in_background = self.in_background
         self.click_app = self.interpreter.click_app
         self.commands = command_tree(self.click_app)
         self._running = False
+        self._context = contextvars.copy_context()
         if history is None:
             path = history_path()
             try:
@@ -68,15 +71,36 @@ class Shell:
         """Whether lines are Python (after a bare ``py``)."""
         return self.interpreter.python_mode
 
-    def say(self, text: str) -> None:
-        """Print a line; while the prompt is drawn (a ``watch`` reload), print above it."""
+    def in_background(self, work: Callable[[], None]) -> None:
+        """Run ``work`` from a background thread (a ``watch`` reload) without writing over the prompt.
+
+        While the prompt is drawn, the prompt's own loop runs it through ``run_in_terminal``:
+        the prompt and toolbar are hidden, ``work`` prints, and they are drawn again below.
+        """
         app = self.prompt.app
-        if self._running and app.is_running and app.loop is not None:
-            # From the watcher thread: hand the print to the prompt's loop, which hides
-            # the prompt and toolbar, prints, and draws them again below.
-            app.loop.call_soon_threadsafe(lambda: run_in_terminal(lambda: print(text, flush=True)))
-        else:
-            print(text, flush=True)
+        loop = app.loop
+        claim = threading.Lock()  # whoever takes it runs the work: the prompt's loop, or this thread
+        if self._running and app.is_running and loop is not None:
+            done = threading.Event()
+
+            def in_terminal() -> None:
+                if claim.acquire(blocking=False):
+                    try:
+                        work()
+                    finally:
+                        done.set()
+
+            # In the shell's context: prompt_toolkit finds the running app through a context
+            # variable, which this (watcher) thread does not have.
+            loop.call_soon_threadsafe(lambda: run_in_terminal(in_terminal), context=self._context)
+            # The prompt may end (a line was entered) before its loop gets to the work.
+            while not done.wait(0.2):
+                if not app.is_running and claim.acquire(blocking=False):
+                    break
+            else:
+                return
+        with self.interpreter.lock:
+            work()
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -85,7 +109,12 @@ class Shell:
         try:
             # A fresh app session binds prompt_toolkit's output to the current stdout
             # (its default is cached process-wide from the first use).
-            with create_app_session(input=self._input), patch_stdout(raw=True):
+            # No patch_stdout: commands run while no prompt is drawn, so they write straight to
+            # the terminal, in order, before the next prompt (a proxy flushed from another
+            # thread could land on the line of the prompt drawn meanwhile). Background output
+            # goes through in_background.
+            with create_app_session(input=self._input):
+                self._context = contextvars.copy_context()
                 settings = self.session.settings
                 print(
                     f"workbench shell on {settings.domain} ({settings.store or '.workbench'}); "
