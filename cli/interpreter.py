@@ -109,7 +109,14 @@ class Interpreter:
                 if ctx is not None and getattr(exc, "exit_code", 2) == 2:
                     hint = f" (see `{ctx.command_path} --help`)"
                 message = exc.format_message().rstrip(".") if hint else exc.format_message()
-                print(f"error: {message}{hint}", file=sys.stderr)
+                line = f"error: {message}{hint}"
+                if "--json" in args:  # scripts reading the envelope get one for a bad command line too
+                    from workbench.cli.output import Output
+
+                    command = ctx.command_path.removeprefix(prog_name).strip() if ctx is not None else ""
+                    Output(json_mode=True).envelope(command, None, status="error", errors=[line])
+                else:
+                    print(line, file=sys.stderr)
                 return int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
             except typer.Abort:
                 print("cancelled", file=sys.stderr)

@@ -233,3 +233,11 @@ def test_help_start_up_imports_neither_rich_nor_the_engine():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_bad_command_line_under_json_still_prints_the_envelope(tmp_path, capsys):
+    code = Interpreter().run_args(["--domain", str(SHOP), "--store", str(tmp_path / "s"), "raise", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert payload["status"] == "error" and payload["command"] == "raise"
+    assert payload["errors"] == ["error: Missing argument 'EVENT' (see `workbench raise --help`)"]

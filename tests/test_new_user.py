@@ -418,5 +418,8 @@ def test_completion_offers_ids_for_id_fields_and_method_parameters(tmp_path):
         assert suggestions("raise MemberJoined member_id=", tree, domain, StoreIndex()) == [f"member_id={member}"]
         assert suggestions(f"call Member {member} suspend ", tree, domain, StoreIndex()) == ["reason="]
         assert describe("call", ["Member", member], "suspend", domain) == "suspend(reason: str)"
+        assert interpreter.execute(f"call Member {member} join").code == 0
+        [joined] = [m.id for m in interpreter.session.domain.event_store.read("$all")]
+        assert describe("events trace", [], joined, interpreter.session.domain) == f"#1 MemberJoined member-{member}"
     finally:
         interpreter.close()
