@@ -423,3 +423,17 @@ def test_completion_offers_ids_for_id_fields_and_method_parameters(tmp_path):
         assert describe("events trace", [], joined, interpreter.session.domain) == f"#1 MemberJoined member-{member}"
     finally:
         interpreter.close()
+
+
+def test_expect_names_unknown_categories_and_handlers(tmp_path, capsys):
+    interpreter = interpreter_on(SHOP, tmp_path / "s")
+    try:
+        assert interpreter.execute("expect events orders == 0").code == 2
+        assert interpreter.execute("expect dlq ManageInventry == 0").code == 2
+        assert interpreter.execute("expect events order-nothing-yet == 0").code == 0
+        assert interpreter.execute("expect dlq ManageInventory == 0").code == 0
+    finally:
+        interpreter.close()
+    err = capsys.readouterr().err
+    assert "error: unknown category `orders`; did you mean order?" in err
+    assert "error: unknown handler `ManageInventry`; did you mean ManageInventory?" in err
