@@ -337,9 +337,9 @@ def test_dlq_filters_name_unknown_handlers_and_a_piped_y_confirms(payments):
     payments("raise", "PaymentReceived", "account=a", "amount=5000")
     payments("process", code=1)
     declined = payments("dlq", "purge", input="n\n", code=1)
-    assert "Purge 1 dead letter(s)? [y/N]: n" in declined.stderr and "cancelled" in declined.stderr
+    assert "Purge 1 dead letter? [y/N]: n" in declined.stderr and "cancelled" in declined.stderr
     confirmed = payments("dlq", "purge", input="y\n")
-    assert "purged 1 dead letter(s)" in confirmed.stderr
+    assert "purged 1 dead letter\n" in confirmed.stderr
 
 
 # -- friction: the shell ------------------------------------------------------------------------------

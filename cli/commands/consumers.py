@@ -54,7 +54,7 @@ def rebuild(
         return 1 if errors else 0
     run.out.print(
         table(
-            f"{'Dry run: ' if dry_run else ''}rebuilt {len(reports)} projection(s)",
+            f"{'Dry run: ' if dry_run else ''}rebuilt {len(reports)} projection{'' if len(reports) == 1 else 's'}",
             ["projection", "projectors", "events", "rows before", "rows after", "changes", "errors"],
             [
                 [

@@ -39,6 +39,10 @@ def _confirm(out: Any, question: str, yes: bool) -> bool:
     return typer.confirm(question, default=False, err=True)
 
 
+def _letters(count: int) -> str:
+    return f"{count} dead letter{'' if count == 1 else 's'}"
+
+
 def _checked_filters(run: Run, handler: str | None, category: str | None) -> tuple[str | None, str | None]:
     """``--handler`` and ``--category`` checked against the domain, so a typo is not "no dead letters"."""
     from workbench.cli._lookup import category_name, pick
@@ -55,7 +59,7 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
     from workbench.core import dead_letters
 
     count = len(dead_letters.list_dead_letters(run.engine, handler=handler, category=category))
-    if count and not _confirm(run, f"{verb} {min(count, limit or count)} dead letter(s)?", yes):
+    if count and not _confirm(run, f"{verb} {_letters(min(count, limit or count))}?", yes):
         run.say("cancelled")
         return False
     return True
@@ -102,7 +106,7 @@ def list_(
     )
     run.out.print(
         table(
-            f"{len(entries)} dead letter(s)",
+            _letters(len(entries)),
             ["id", "handler", "type", "stream", "#", "attempts", "error", "last failed"],
             [
                 [
@@ -176,7 +180,7 @@ def _replay_results(out: Any, command: str, results: list[Any]) -> int:
         shown = short_ids([r.dead_letter.id for r in results])
         out.out.print(
             table(
-                f"Replayed {len(results)} dead letter(s)",
+                f"Replayed {_letters(len(results))}",
                 ["id", "handler", "outcome"],
                 [
                     [
@@ -254,5 +258,5 @@ def purge(
     if run.json_mode:
         run.envelope("dlq purge", {"purged": purged})
     else:
-        run.say(f"purged {purged} dead letter(s)")
+        run.say(f"purged {_letters(purged)}")
     return 0
