@@ -241,3 +241,13 @@ def test_a_bad_command_line_under_json_still_prints_the_envelope(tmp_path, capsy
     assert code == 2
     assert payload["status"] == "error" and payload["command"] == "raise"
     assert payload["errors"] == ["error: Missing argument 'EVENT' (see `workbench raise --help`)"]
+
+
+def test_an_unknown_handler_name_in_the_engine_is_a_usage_error(tmp_path):
+    from workbench.core.engine import Engine
+    from workbench.core.exceptions import IncorrectUsageError
+    from workbench.core.loader import load_domain
+
+    domain = load_domain(str(SHOP))
+    with pytest.raises(IncorrectUsageError, match="no event handler named 'Nope'"):
+        Engine(domain).subscription("Nope")
