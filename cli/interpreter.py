@@ -28,6 +28,7 @@ from workbench.cli.invocation import Invocation
 
 if TYPE_CHECKING:
     from workbench.cli.session import Session
+    from workbench.cli.watcher import DomainFileWatcher
 
 try:  # typer 0.26+ vendors click; its usage errors derive from the public TyperException
     from typer import TyperException as CommandLineError
@@ -83,8 +84,7 @@ class Interpreter:
         self._python_names: dict[str, Any] = {}
         self._python_lines: list[str] = []  # an open block in Python mode
         self.lock = threading.RLock()
-        self._stop_watching = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._watcher: DomainFileWatcher | None = None
         # How the session words talk; the shell replaces it to print above its prompt.
         self.say: Callable[[str], None] = _print_line
         # How work started by a background thread (`watch`) runs; the shell runs it above its prompt.
@@ -328,9 +328,12 @@ class Interpreter:
         return 0
 
     def watch(self, mode: str) -> int:
-        """``watch on``: reload whenever the domain file changes; ``watch off`` stops."""
+        """``watch on``: reload whenever the domain file is saved; ``watch off`` stops."""
+        from workbench.cli.watcher import DomainFileWatcher
+
         if mode == "off":
-            self._stop_watching.set()
+            if self._watcher is not None:
+                self._watcher.stop()
             self.say("watch off")
             return 0
         assert self.session is not None
@@ -338,40 +341,24 @@ class Interpreter:
         if not path.is_file():
             print("error: watch needs a domain file, not a module", file=sys.stderr)
             return int(ExitCode.USAGE)
-        if self._watcher is not None and self._watcher.is_alive() and not self._stop_watching.is_set():
+        if self._watcher is not None and self._watcher.running:
             self.say("already watching")
             return 0
-        self._stop_watching.set()  # a loop that is still winding down stops on its own event
-        self._stop_watching = stop = threading.Event()
 
-        def loop() -> None:
-            stamp = _signature_of(path)
-            while not stop.wait(0.5):
-                current = _signature_of(path)
-                # Editors save in several writes (truncate, write, rename): compare content,
-                # and reload once it has settled, so one save means one reload.
-                if current is None or current == stamp:
-                    continue
-                if stop.wait(0.2):
-                    break
-                if _signature_of(path) != current:
-                    continue
-                stamp = current
+        def reload_now() -> None:
+            self.say(f"{path.name} changed; reloading")
+            self.reload()
 
-                def reload_now() -> None:
-                    self.say(f"{path.name} changed; reloading")
-                    self.reload()
-
-                self.in_background(reload_now)
-
-        self._watcher = threading.Thread(target=loop, daemon=True, name="workbench-watch")
+        # The reload runs through in_background: the shell prints it above its prompt.
+        self._watcher = DomainFileWatcher(path, lambda: self.in_background(reload_now))
         self._watcher.start()
         self.say(f"watching {path}")
         return 0
 
     def close(self) -> None:
         """Stop watching and close the session's store."""
-        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.stop()
         if self.session is not None:
             self.session.close()
 
@@ -382,10 +369,3 @@ def _call(work: Callable[[], None]) -> None:
 
 def _print_line(text: str) -> None:
     print(text, flush=True)
-
-
-def _signature_of(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
