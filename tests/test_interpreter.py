@@ -251,3 +251,22 @@ def test_an_unknown_handler_name_in_the_engine_is_a_usage_error(tmp_path):
     domain = load_domain(str(SHOP))
     with pytest.raises(IncorrectUsageError, match="no event handler named 'Nope'"):
         Engine(domain).subscription("Nope")
+
+
+def test_no_module_imports_typers_private_click():
+    import ast
+
+    offenders = []
+    for path in [*(ROOT / "cli").rglob("*.py"), *(ROOT / "core").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n.startswith("typer._") for n in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_script_given_a_directory_says_so(tmp_path):
+    result = workbench("script", str(tmp_path), "--domain", str(SHOP))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: script {tmp_path} is a directory, not a file of commands"
