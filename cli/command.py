@@ -113,7 +113,7 @@ def execute_command(
         if debug:
             print_traceback(exc)
         if json_mode:
-            run.envelope(name, None, status="error", errors=[problem.line])
+            run.envelope(name, None, status="error", errors=[problem.message])  # the line without its "error: " label
         else:
             details = getattr(exc, "details", None)
             if details and problem.kind == "usage":

@@ -114,7 +114,7 @@ class Interpreter:
                     from workbench.cli.output import Output
 
                     command = ctx.command_path.removeprefix(prog_name).strip() if ctx is not None else ""
-                    Output(json_mode=True).envelope(command, None, status="error", errors=[line])
+                    Output(json_mode=True).envelope(command, None, status="error", errors=[f"{message}{hint}"])
                 else:
                     print(line, file=sys.stderr)
                 return int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)

@@ -74,7 +74,7 @@ def test_user_errors_in_json_mode_give_the_error_envelope(library):
     assert result.returncode == 1
     payload = json.loads(result.stdout)
     assert payload["status"] == "error" and payload["command"] == "call"
-    assert payload["errors"] == ["error: ValueError: members cannot do that"]
+    assert payload["errors"] == ["ValueError: members cannot do that"]
 
 
 def test_a_query_handler_bug_is_one_line_and_debug_shows_the_traceback(library):
@@ -240,7 +240,7 @@ def test_a_bad_command_line_under_json_still_prints_the_envelope(tmp_path, capsy
     payload = json.loads(capsys.readouterr().out)
     assert code == 2
     assert payload["status"] == "error" and payload["command"] == "raise"
-    assert payload["errors"] == ["error: Missing argument 'EVENT' (see `workbench raise --help`)"]
+    assert payload["errors"] == ["Missing argument 'EVENT' (see `workbench raise --help`)"]
 
 
 def test_an_unknown_handler_name_in_the_engine_is_a_usage_error(tmp_path):
