@@ -89,6 +89,7 @@ def execute_command(
     store: str | None = None,
     json_mode: bool = False,
     write: bool,
+    reads_store: bool = True,
 ) -> int:
     """Load (or reuse) the session, run ``body`` and return its exit code; errors become one line."""
     from workbench.cli import session as sessions
@@ -105,6 +106,8 @@ def execute_command(
     debug = invocation.debug or session.debug
     try:
         session.load(write=write)
+        if reads_store and not write and owned:
+            _note_missing_store(run)
         return int(body(run) or 0)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
@@ -125,7 +128,21 @@ def execute_command(
             session.close()
 
 
-def command(group: typer.Typer, name: str, *, write: bool, **options: Any) -> Callable[[F], F]:
+def _note_missing_store(run: Run) -> None:
+    """An empty answer from a store that does not exist is a wrong folder more often than not: say so."""
+    from pathlib import Path
+
+    location = run.domain.store.location
+    if location and location != ":memory:" and not Path(location).exists():
+        run.say(
+            f"note: there is no store at {location} yet (--store PATH or WORKBENCH_STORE picks another); "
+            "`workbench new` or `workbench raise` creates it"
+        )
+
+
+def command(
+    group: typer.Typer, name: str, *, write: bool, reads_store: bool = True, **options: Any
+) -> Callable[[F], F]:
     """Register ``func(run, ...)`` on ``group`` as the command ``name``.
 
     Args:
@@ -133,6 +150,8 @@ def command(group: typer.Typer, name: str, *, write: bool, **options: Any) -> Ca
         name: The full command name (``"events read"``): its last word is what the user
             types after the group; the whole is the JSON envelope's ``command``.
         write: Open the store for writing (taking the writer lock).
+        reads_store: The command shows what the store holds, so a store folder that does not
+            exist gets a note (a wrong folder would otherwise look like an empty store).
         **options: Passed to ``typer.Typer.command`` (``help=``, ``hidden=`` ...).
 
     Returns:
@@ -161,6 +180,7 @@ def command(group: typer.Typer, name: str, *, write: bool, **options: Any) -> Ca
                 store=store,
                 json_mode=as_json,
                 write=write,
+                reads_store=reads_store,
             )
             if code:
                 raise typer.Exit(code)

@@ -245,3 +245,12 @@ def test_expect_names_unknown_categories_and_handlers(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error: unknown category `orders`; did you mean order?" in err
     assert "error: unknown handler `ManageInventry`; did you mean ManageInventory?" in err
+
+
+def test_reading_from_a_folder_without_a_store_says_so(tmp_path):
+    missing = tmp_path / "no-store-here"
+    result = Workbench(SHOP, missing)("show", "Inventory")
+    assert f"note: there is no store at {missing} yet" in result.stderr
+    assert not missing.exists()  # reading never creates it
+    info = Workbench(SHOP, missing)("info")
+    assert "no store at" not in info.stderr

@@ -116,7 +116,7 @@ def _listens(handler: Any, event_cls: Any) -> bool:
     return handler.meta_.stream_category in ("$all", event_cls.meta_.stream_category)
 
 
-@command(app, "info", write=False)
+@command(app, "info", write=False, reads_store=False)
 def info(
     run: Run,
     as_mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the event flow as a Mermaid diagram.")] = False,
