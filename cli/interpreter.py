@@ -249,9 +249,8 @@ class Interpreter:
                 "engine": self.session.engine,
             }
         )
-        names.update(domain.registry.aggregates)
-        names.update(domain.registry.events)
-        names.update(domain.registry.event_handlers)
+        for kind in ("aggregates", "events", "event_handlers", "projections", "projectors", "queries", "subscribers"):
+            names.update(getattr(domain.registry, kind, {}))
         return names
 
     def python_line(self, line: str) -> Result:

@@ -215,3 +215,31 @@ def test_ctrl_c_during_replay_says_it_was_interrupted_and_how_far(tmp_path):
     assert "interrupted after 3 events of tick" in result.stdout
     assert "interrupted by Ctrl-C after 3 events; later events were not replayed" in result.stderr
     assert "replayed 6" not in result.stdout
+
+
+def test_a_long_projection_rebuild_diff_is_capped_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    interpreter = interpreter_on(SHOP, tmp_path / "s")
+    try:
+        assert interpreter.execute("new Inventory book_id=b in_stock=100").code == 0
+        for n in range(55):
+            line = f"raise OrderShipped order_id=o{n} book_id=b quantity=1 total_amount=1 --id o{n}"
+            assert interpreter.execute(line).code == 0
+        interpreter.execute("py")
+        for line in (
+            "for s in repo(OrderSummary).all():",
+            "    s.status = 'EDITED'",
+            "    repo(OrderSummary).add(s)",
+            "",
+        ):
+            interpreter.execute(line)
+        interpreter.execute("exit")
+        capsys.readouterr()
+        assert interpreter.execute("projection rebuild --dry-run").code == 0
+        capped = capsys.readouterr()
+        assert len([line for line in capped.out.splitlines() if "│ updated │" in line]) == 50
+        assert "… 5 more (--all shows every row)" in capped.err
+        assert interpreter.execute("projection rebuild --dry-run --all").code == 0
+        assert len([line for line in capsys.readouterr().out.splitlines() if "│ updated │" in line]) == 55
+    finally:
+        interpreter.close()

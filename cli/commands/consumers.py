@@ -21,10 +21,11 @@ def rebuild(
         str | None, typer.Argument(metavar="[PROJECTION]", help="Projection to rebuild (all when omitted).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the differences from the current table.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every row of long tables.")] = False,
 ) -> int:
     """Rebuild projections from the event log into a fresh table, swapped in when done."""
     from workbench.cli._progress import progress_bar
-    from workbench.cli.render import short_json, table
+    from workbench.cli.render import capped, short_json, table
     from workbench.core.rebuild import rebuild as run_rebuild
 
     with run.domain.domain_context(), progress_bar(run, "rebuilding") as update:
@@ -73,13 +74,11 @@ def rebuild(
     if dry_run:
         for r in reports:
             if r.changes:
-                run.out.print(
-                    table(
-                        f"{r.projection} would change",
-                        ["id", "change", "fields"],
-                        [[c["id"], c["change"], short_json(c["fields"], 100)] for c in r.changes],
-                    )
-                )
+                rows = [[c["id"], c["change"], short_json(c["fields"], 100)] for c in r.changes]
+                shown, more = capped(rows, show_all)
+                run.out.print(table(f"{r.projection} would change", ["id", "change", "fields"], shown))
+                if more:
+                    run.say(f"… {more} more (--all shows every row)")
     return 1 if errors else 0
 
 
