@@ -5,7 +5,8 @@
   workbench code before or without running user code.
 * **user code** (exit 1): anything raised while the user's domain code was running (a
   method, a handler, a query) -- recognised by a frame of the traceback lying outside
-  the workbench, the standard library and installed packages. A ``KeyError`` there is
+  the workbench, the standard library and the workbench's own dependencies (a domain
+  installed as a package counts as the user's). A ``KeyError`` there is
   the user's bug, never "an unknown name".
 * **internal** (exit 70): anything else is a bug in the workbench; the line says so
   and suggests ``--debug`` for the traceback.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import sysconfig
 import traceback
@@ -37,6 +39,9 @@ class Problem:
         return f"{'internal error' if self.kind == 'internal' else 'error'}: {self.message}"
 
 
+DEPENDENCIES = ("typer", "click", "rich", "prompt_toolkit", "tinydb", "orjson", "pygments", "markdown_it")
+
+
 @cache
 def _library_roots() -> tuple[str, ...]:
     import workbench.cli
@@ -47,10 +52,15 @@ def _library_roots() -> tuple[str, ...]:
     roots = {
         str(Path(p).resolve().parent) for p in (workbench.__file__, workbench.cli.__file__, workbench.core.__file__)
     }
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            roots.add(str(Path(path).resolve()))
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib"):
+        if paths.get(key):
+            roots.add(str(Path(paths[key]).resolve()))
+    # The workbench's own dependencies; other installed packages may be the user's domain.
+    for name in DEPENDENCIES:
+        spec = importlib.util.find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec is not None else []:
+            roots.add(str(Path(location).resolve()))
     return tuple(sorted(roots))
 
 
