@@ -61,6 +61,8 @@ def assignments(element: Any, pairs: list[str]) -> dict[str, Any]:
             raise IncorrectUsageError(f"expected field=value, got `{pair}`")
         if name not in fields:
             pick(f"field of {element.__name__}", name, fields)
+        if name in values:
+            raise IncorrectUsageError(f"field `{name}` is given twice; give each field once")
         field = fields[name]
         if isinstance(field, (List, Dict)):
             try:
@@ -92,3 +94,35 @@ def call_arguments(args: list[str]) -> tuple[list[Any], dict[str, Any]]:
         else:
             positional.append(value(arg))
     return positional, keywords
+
+
+def known_categories(domain: Any) -> list[str]:
+    """Categories the domain declares (aggregates, handler subscriptions) or the store holds."""
+    names: dict[str, None] = {}
+    for cls in domain.registry.aggregates.values():
+        if cls.meta_.stream_category:
+            names[cls.meta_.stream_category] = None
+    for consumer in domain.registry.consumers:
+        for category in getattr(consumer.meta_, "stream_categories", None) or ():
+            if category != "$all":
+                names[category] = None
+    for category in domain.store.state.categories:
+        names[category] = None
+    return list(names)
+
+
+def category_name(domain: Any, text: str, *, allow_all: bool = True) -> str:
+    """A category as typed (``order``, ``shop::order``, ``all``/``$all``), checked against the known ones.
+
+    ``all`` stands for ``$all`` because a POSIX shell expands ``$all`` to nothing.
+    """
+    if allow_all and text in ("$all", "all"):
+        return "$all"
+    name = domain.normalize_category(text)
+    known = known_categories(domain)
+    if name in known:
+        return str(name)
+    hint = suggestion(name, known, known=f" (known: {', '.join(known) or 'none'})", most=3, cutoff=0.5)
+    if "-" in name and name.partition("-")[0] in known:
+        hint = f"; `{name}` looks like a stream: give its category `{name.partition('-')[0]}`"
+    raise IncorrectUsageError(f"unknown category `{text}`{hint}")

@@ -1,6 +1,7 @@
 """``expect``: assertions about the store, for scripted demos and the shell.
 
-Forms (values are JSON when they parse, else text; operators ``== != >= <= > <``)::
+Forms (values are JSON when they parse, or Python's ``True``/``False``/``None``, else text;
+operators ``== != >= <= > <``)::
 
     expect Inventory[book_id=book-1].in_stock == 90     an aggregate's field
     expect Order.count == 3                             how many aggregates
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core._naming import suggestion
 from workbench.core.exceptions import IncorrectUsageError
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -52,7 +54,13 @@ class Outcome:
         )
 
 
+_PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
 def _value(text: str) -> Any:
+    """JSON when it parses (``true``, ``3``, ``"a b"``), Python's ``True``/``False``/``None``, else the text."""
+    if text in _PYTHON_CONSTANTS:
+        return _PYTHON_CONSTANTS[text]
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -94,14 +102,24 @@ def _actual(subject: str, domain: Any, engine: Any) -> Any:
         cls = aggregate_class(domain, subject[: -len(".count")])
         return domain.repository_for(cls).count()
     if words[0] == "events" and len(words) == 2:
-        return sum(1 for _ in domain.event_store.read_all(words[1]))
+        from workbench.cli._lookup import category_name
+
+        # A misspelt category is an error; a stream with no events yet counts 0.
+        stream = words[1] if "-" in domain.normalize_category(words[1]) else category_name(domain, words[1])
+        return sum(1 for _ in domain.event_store.read_all(stream))
     if words[0] == "dlq" and len(words) in (1, 2):
+        from workbench.cli._lookup import pick
         from workbench.core.dead_letters import list_dead_letters
 
-        return len(list_dead_letters(engine, handler=words[1] if len(words) == 2 else None))
+        handler = None
+        if len(words) == 2:
+            handler = pick("handler", words[1], {c.__name__: c for c in domain.registry.consumers}).__name__
+        return len(list_dead_letters(engine, handler=handler))
     if words[0] in ("status", "lag") and len(words) == 2:
         for row in engine.status():
             if row.handler == words[1]:
                 return row.state if words[0] == "status" else row.lag
-        raise IncorrectUsageError(f"no event handler named `{words[1]}`")
+        known = [row.handler for row in engine.status()]
+        hint = suggestion(words[1], known, known=f" (known: {', '.join(known) or 'none'})")
+        raise IncorrectUsageError(f"no event handler named `{words[1]}`{hint}")
     raise IncorrectUsageError(f"cannot expect `{subject}`; see `help expect`")

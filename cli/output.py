@@ -16,8 +16,6 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-
 SCHEMA = "workbench/1"
 
 
@@ -25,6 +23,8 @@ class Output:
     """Consoles and the JSON switch for one command."""
 
     def __init__(self, *, json_mode: bool = False) -> None:
+        from rich.console import Console  # imported here: `workbench --help` does not need rich
+
         self.json_mode = json_mode
         self.out = Console(soft_wrap=False)
         if not self.out.is_terminal and "COLUMNS" not in os.environ:
@@ -41,4 +41,5 @@ class Output:
     def say(self, message: str) -> None:
         """Talk to the person on stderr (silent in JSON mode)."""
         if not self.json_mode:
-            self.err.print(message)
+            # soft_wrap: a long hint stays one line (terminals wrap it; pipes and logs keep it whole).
+            self.err.print(message, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -97,3 +98,34 @@ def short_type(type_string: str) -> str:
     """``Shop.OrderShipped.v1`` -> ``OrderShipped``; other strings unchanged."""
     parts = type_string.split(".")
     return parts[-2] if len(parts) >= 3 else type_string
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``one`` or ``many`` (default ``one + "s"``) as ``count`` asks: "1 event", "2 events"."""
+    return one if count == 1 else (many or one + "s")
+
+
+def short_ids(ids: list[str], minimum: int = 8) -> dict[str, str]:
+    """Each id cut to the shortest length (at least ``minimum``) that keeps them all apart.
+
+    Deterministic ids (``000000-0001``) share their first eight characters, so a fixed
+    ``id[:8]`` would print the same text on every row.
+    """
+    unique = sorted(set(ids))
+    length = minimum
+    # Adjacent ids in sorted order share the longest prefixes, so they decide the length.
+    for left, right in itertools.pairwise(unique):
+        same = (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b)
+        common = next(same, min(len(left), len(right)))
+        length = max(length, common + 1)
+    return {i: i[:length] for i in ids}
+
+
+TABLE_ROWS = 50
+
+
+def capped(rows: list[list[Any]], show_all: bool, most: int = TABLE_ROWS) -> tuple[list[list[Any]], int]:
+    """The rows to draw and how many were left out (drawing 20,000 rows takes rich 20 s)."""
+    if show_all or len(rows) <= most:
+        return rows, 0
+    return rows[:most], len(rows) - most

@@ -52,9 +52,10 @@ class Settings:
             # Paths in a config file are relative to the file; module names stay as they are.
             return str(root / path) if (root / path).exists() or "/" in value or value.endswith(".py") else value
 
+        # An option given empty stays empty (Session.load reports it); an empty variable is unset.
         return cls(
-            domain=domain or os.environ.get("WORKBENCH_DOMAIN") or from_config("domain"),
-            store=store or os.environ.get("WORKBENCH_STORE") or from_config("store"),
+            domain=domain if domain is not None else (os.environ.get("WORKBENCH_DOMAIN") or from_config("domain")),
+            store=store if store is not None else (os.environ.get("WORKBENCH_STORE") or from_config("store")),
         )
 
 
@@ -86,9 +87,21 @@ class Session:
             self.domain.close()
             self.domain = None
             self._engine = None
+        store = self.settings.store
+        if store is not None and not store.strip():
+            from workbench.core.exceptions import IncorrectUsageError
+
+            # An empty --store (an unset shell variable, say) must not quietly mean ./.workbench.
+            raise IncorrectUsageError("the store path is empty; give a folder with --store (or leave it out)")
         # A domain file may print at import (the spec's example does); stdout is for data.
         with contextlib.redirect_stdout(sys.stderr):
-            self.domain = bootstrap(self.settings.domain, store_location=self.settings.store, read_only=not write)
+            try:
+                self.domain = bootstrap(self.settings.domain, store_location=store, read_only=not write)
+            except OSError as exc:
+                from workbench.core.exceptions import StoreError
+
+                where = exc.filename or store or ".workbench"
+                raise StoreError(f"cannot use the store at {where}: {exc.strerror or exc}") from exc
         self.read_only = not write
         if self.deterministic:
             make_deterministic(self.domain)
@@ -128,7 +141,3 @@ def make_deterministic(domain: Any) -> None:
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"
     # A virtual clock: it moves only with `clock advance`, so retries are driven, not waited for.
     domain.clock = VirtualClock(epoch + dt.timedelta(seconds=base))
-
-
-# Set by the REPL so that commands reuse its loaded domain instead of loading their own.
-ACTIVE: Session | None = None

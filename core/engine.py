@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.exceptions import ImmediateStop
+from workbench.core.exceptions import ImmediateStop, IncorrectUsageError
 from workbench.core.subscription import CURSORS, DEAD_LETTERS, Subscription, Tally
 from workbench.core.subscription_config import resolve
 
@@ -77,7 +77,8 @@ class Engine:
             if subscription.name == handler:
                 return subscription
         known = ", ".join(s.name for s in self.subscriptions) or "none"
-        raise KeyError(f"no event handler named {handler!r} (known: {known})")
+        # An unknown name the user typed: a usage error (the CLI never reads a KeyError as one).
+        raise IncorrectUsageError(f"no event handler named {handler!r} (known: {known})")
 
     # -- driving ----------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ def _user_error(target: str, exc: BaseException) -> DomainLoadError:
         if "importlib" not in f.filename and not f.filename.startswith(str(Path(__file__).parent))
     ]
     where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    error = DomainLoadError(f"error while loading {target}{where}: {type(exc).__name__}: {exc}")
+    error = DomainLoadError(f"the domain {target} failed to load{where}: {type(exc).__name__}: {exc}")
     if isinstance(exc, (NotSupportedError, IncorrectUsageError, ConfigurationError)):
         # The engine's own checks at decoration: the one line names the class, the problem
         # and the user's line; the frames would repeat it.

@@ -67,6 +67,13 @@ def subscribed_handlers(domain: Domain, category: str, handler: str | None = Non
     chosen = [h for h in handlers if h.__name__ == handler]
     if not chosen:
         listening = ", ".join(h.__name__ for h in handlers) or "none"
+        existing = next((h for h in domain.registry.consumers if h.__name__ == handler), None)
+        if existing is not None:  # it exists but listens elsewhere: suggesting its own name helps nobody
+            elsewhere = ", ".join(existing.meta_.stream_categories)
+            raise IncorrectUsageError(
+                f"event handler `{handler}` listens to {elsewhere}, not `{category}` "
+                f"(handlers of `{category}`: {listening})"
+            )
         hint = suggestion(
             handler, [h.__name__ for h in domain.registry.consumers], known=f" (handlers of `{category}`: {listening})"
         )

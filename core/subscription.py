@@ -108,8 +108,17 @@ class Subscription:
         state = self.domain.store.state
         return None if self.category == "$all" else state.categories.get(self.category, ())
 
+    @property
+    def synchronous(self) -> bool:
+        """A sync-processing domain runs handlers at commit: nothing waits for this subscription."""
+        return self.domain.config.get("event_processing") != "async"
+
     def lag(self) -> int:
-        """Messages of the category after the cursor."""
+        """Messages of the category after the cursor (none in a sync-processing domain)."""
+        if self.synchronous:
+            # Every message stored in sync mode was handled inline; counting them would
+            # show sync handlers "behind" by the whole store.
+            return 0
         indexes = self._indexes()
         if indexes is None:
             return max(self.domain.store.event_count() - self.position, 0)
@@ -150,7 +159,7 @@ class Subscription:
                 self._retry(entry, tally)
                 done += 1
         limit = min(self.config.messages_per_tick, budget - done)
-        if limit <= 0:
+        if limit <= 0 or self.synchronous:  # sync mode: new messages were handled at commit
             return done
         for record in self._next_records(limit):
             if stopping is not None and stopping():

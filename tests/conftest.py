@@ -77,3 +77,31 @@ def memory_shop():
     domain = build_shop(store=open_store(None))
     with domain.domain_context():
         yield domain
+
+
+UPDATE_GOLDEN = "WORKBENCH_UPDATE_GOLDEN"
+
+
+def check_golden(path: Path, text: str) -> None:
+    """Compare ``text`` with the checked-in transcript ``path``; fail when it is missing or differs.
+
+    ``WORKBENCH_UPDATE_GOLDEN=1 python -m pytest ...`` writes the transcripts instead
+    (then review the diff with ``git diff`` before committing).
+    """
+    import difflib
+    import os
+
+    if os.environ.get(UPDATE_GOLDEN) == "1":
+        path.write_text(text)
+        return
+    how = f"rerun with {UPDATE_GOLDEN}=1 to write it, then review `git diff`"
+    if not path.exists():
+        pytest.fail(f"golden transcript {path} is missing; {how}", pytrace=False)
+    expected = path.read_text()
+    if text != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "this run", n=2
+            )
+        )
+        pytest.fail(f"output differs from {path}; if the change is intended, {how}\n{diff[:6000]}", pytrace=False)

@@ -68,7 +68,7 @@ def test_ids_streams_handlers_and_methods_from_the_store(loaded):
     assert complete(domain, "show Order ") == [order.id]
     assert complete(domain, f"call Order {order.id[:4]}") == [order.id]
     assert complete(domain, f"call Order {order.id} ship") == ["ship_order"]
-    assert complete(domain, "events read ") == ["$all", "order"]
+    assert complete(domain, "events read ") == ["all", "order"]
     assert complete(domain, "events read order-") == [f"order-{order.id}"]
     assert complete(domain, "replay order --handler ") == ["ManageInventory"]
     assert complete(domain, "events trace ") == [m.id for m in domain.event_store.read("$all")]
@@ -155,7 +155,7 @@ def test_errors_print_one_line_and_the_session_goes_on(loaded, capsys):
     err = capsys.readouterr().err
     assert "error: unknown event `Nope`" in err
     assert "error: ZeroDivisionError: division by zero" in err and "Traceback" not in err
-    assert "No such command 'bogus'" in err
+    assert "error: unknown command `bogus`; `help` lists the commands" in err
 
 
 def test_python_mode_and_debug(loaded, capsys):
@@ -203,7 +203,7 @@ def test_toolbar_shows_pending_and_dlq(tmp_path):
         shell = Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory())
         shell.execute("raise PaymentReceived account=a amount=5000")
         text = "".join(t for _, t in shell.toolbar())
-        assert "Payments" in text and "async" in text and "1 events" in text and "1 pending" in text
+        assert "Payments" in text and "async" in text and "1 event " in text and "1 pending" in text
         shell.execute("process")
         parts = shell.toolbar()
         assert any("DLQ 1" in t and "ansired" in style for style, t in parts)
@@ -283,3 +283,73 @@ def test_read_side_and_subscriber_completion(loaded, tmp_path):
     payments = session.load(write=True)
     assert complete(payments, "publish ") == ["payments-gateway"]
     session.close()
+
+
+def test_one_save_in_two_writes_reloads_once(tmp_path, capsys):
+    """Editors truncate then write: the watcher waits for the file to settle and reloads once."""
+    import time
+
+    domain_file = tmp_path / "watched.py"
+    domain_file.write_text(SHOP.read_text())
+    session = sessions.Session(sessions.Settings(domain=str(domain_file), store=str(tmp_path / "s")))
+    session.load(write=True)
+    with create_pipe_input() as pipe:
+        shell = Shell(session, input=pipe, output=DummyOutput(), history=InMemoryHistory())
+        first = shell.domain
+        assert shell.execute("watch on") == 0
+        time.sleep(0.6)
+        domain_file.write_text("")  # the truncate ...
+        time.sleep(0.05)
+        domain_file.write_text(SHOP.read_text() + "\n# edited\n")  # ... then the write
+        deadline = time.monotonic() + 20
+        while shell.domain is first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # a second (wrong) reload would come within a poll or two
+        assert shell.execute("watch off") == 0
+        session.close()
+    captured = capsys.readouterr()
+    assert captured.out.count("watched.py changed; reloading") == 1
+    assert "previous domain stays loaded" not in captured.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_output_comes_before_the_next_prompt_and_watch_prints_above_it(tmp_path):
+    import time
+
+    pexpect = pytest.importorskip("pexpect")
+    domain_file = tmp_path / "watched.py"
+    domain_file.write_text(SHOP.read_text())
+    env = {
+        **os.environ,
+        "WORKBENCH_DOMAIN": str(domain_file),
+        "WORKBENCH_STORE": str(tmp_path / "store"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "workbench"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
+    )
+    try:
+        child.expect("workbench>")
+        time.sleep(0.5)
+        for _ in range(3):
+            child.send("show Inventory\r")
+            # prompt_toolkit switches bracketed paste off when a prompt ends and on when the
+            # next one starts: the command's whole output must lie between the two.
+            child.expect_exact("\x1b[?2004l")
+            child.expect_exact("\x1b[?2004h")
+            assert "Inventory (0)" in child.before and "└" in child.before
+        child.send("watch on\r")
+        child.expect("watching")
+        child.expect("workbench>")
+        time.sleep(0.6)
+        domain_file.write_text(SHOP.read_text() + "\n# edited\n")
+        child.expect("watched.py changed; reloading")
+        child.expect("reloaded; nothing added, removed or changed")
+        child.expect("workbench>")  # the prompt is drawn again below the reload's lines
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, check_golden
 
 SAMPLES = sorted(p.parent for p in (ROOT / "samples").glob("*/demo.wb"))
 
@@ -26,9 +26,7 @@ def test_demo_matches_its_transcript(sample, tmp_path):
     result = run_script("script", str(sample / "demo.wb"), cwd=tmp_path)  # as the README runs it
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     transcript = sample / "demo.out"
-    if not transcript.exists() or os.environ.get("WORKBENCH_UPDATE_GOLDEN") == "1":
-        transcript.write_text(result.stdout)
-    assert result.stdout == transcript.read_text(), f"{sample.name}: output changed; review and regenerate"
+    check_golden(transcript, result.stdout)
     assert not (tmp_path / ".workbench").exists()  # a fresh temporary store by default
 
 

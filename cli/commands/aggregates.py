@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, ValuesArg, app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import AggregateArg, AggregateIdArg, ValuesArg, app
 
 
 def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
@@ -24,58 +25,51 @@ def save_and_report(domain: Any, aggregate: Any, out: Any, command: str) -> int:
     return report_messages(domain, out, command, messages, failures, aggregate=aggregate)
 
 
-@app.command()
+@command(app, "new", write=True)
 def new(
-    aggregate: Annotated[str, typer.Argument(help="Aggregate name, e.g. Order.")],
+    run: Run,
+    aggregate: Annotated[str, typer.Argument(metavar="AGGREGATE", help="Aggregate name, e.g. Order.")],
     values: ValuesArg = None,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Create an aggregate from field=value pairs and save it."""
+    from workbench.cli._lookup import aggregate_class, assignments
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli._lookup import aggregate_class, assignments
-
-        cls = aggregate_class(loaded, aggregate)
-        with loaded.domain_context():
-            instance = cls(**assignments(cls, values or []))
-        return save_and_report(loaded, instance, out, "new")
-
-    invoke("new", body, domain=domain, store=store, json_mode=as_json, write=True)
+    cls = aggregate_class(run.domain, aggregate)
+    with run.domain.domain_context():
+        instance = cls(**assignments(cls, values or []))
+    return save_and_report(run.domain, instance, run, "new")
 
 
-@app.command()
+@command(app, "call", write=True)
 def call(
+    run: Run,
     aggregate: AggregateArg,
     identifier: AggregateIdArg,
-    method: Annotated[str, typer.Argument(help="Method to call, e.g. ship_order.")],
+    method: Annotated[str, typer.Argument(metavar="METHOD", help="Method to call, e.g. ship_order.")],
     args: Annotated[
-        list[str] | None, typer.Argument(help="Arguments (JSON when they parse; name=value for keywords).")
+        list[str] | None,
+        typer.Argument(metavar="ARG", help="Arguments (JSON when they parse; name=value for keywords)."),
     ] = None,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Load an aggregate, call one of its methods, and save it (raising its events)."""
+    import inspect
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
-        from workbench.core.exceptions import IncorrectUsageError
+    from workbench.cli._lookup import aggregate_class, aggregate_methods, call_arguments, pick
+    from workbench.core.exceptions import IncorrectUsageError
 
-        cls = aggregate_class(loaded, aggregate)
-        instance = find_aggregate(loaded, cls, identifier)
-        methods = aggregate_methods(cls)
-        bound = getattr(instance, pick(f"method of {cls.__name__}", method, methods).__name__)
-        positional, keywords = call_arguments(args or [])
-        with loaded.domain_context():
-            try:
-                bound(*positional, **keywords)
-            except TypeError as exc:
-                raise IncorrectUsageError(f"{cls.__name__}.{method}: {exc}") from None
-        return save_and_report(loaded, instance, out, "call")
-
-    invoke("call", body, domain=domain, store=store, json_mode=as_json, write=True)
+    cls = aggregate_class(run.domain, aggregate)
+    instance = find_aggregate(run.domain, cls, identifier)
+    methods = aggregate_methods(cls)
+    bound = getattr(instance, pick(f"method of {cls.__name__}", method, methods).__name__)
+    positional, keywords = call_arguments(args or [])
+    signature = inspect.signature(bound)  # of the bound method: `self` is not counted
+    try:
+        signature.bind(*positional, **keywords)
+    except TypeError as exc:
+        raise IncorrectUsageError(f"{cls.__name__}.{bound.__name__}{signature}: {exc}") from None
+    with run.domain.domain_context():
+        bound(*positional, **keywords)  # what it raises is the domain's own error (exit 1)
+    return save_and_report(run.domain, instance, run, "call")
 
 
 def find_aggregate(domain: Any, cls: Any, identifier: str) -> Any:
@@ -93,44 +87,38 @@ def find_aggregate(domain: Any, cls: Any, identifier: str) -> Any:
     return repo.get(matches[0])
 
 
-@app.command()
+@command(app, "show", write=False)
 def show(
+    run: Run,
     aggregate: AggregateArg,
     identifier: Annotated[str | None, typer.Argument(metavar="[ID]", help="One aggregate's id.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many rows.")] = 50,
+) -> int:
     """List the aggregates (or projection rows) of a kind, or show one."""
+    from workbench.cli._lookup import stored_class as aggregate_class
+    from workbench.cli.render import table
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli._lookup import stored_class as aggregate_class
-        from workbench.cli.render import table
-
-        cls = aggregate_class(loaded, aggregate)
-        if identifier is not None:
-            docs = [find_aggregate(loaded, cls, identifier).to_dict()]
-        else:
-            docs = list(loaded.store.rows(loaded.repository_for(cls).table).values())
-        total = len(docs)
-        docs = docs[:limit]
-        if out.json_mode:
-            out.envelope("show", {"aggregate": cls.__name__, "total": total, "items": docs})
-            return 0
-        if identifier is not None:
-            out.out.print(
-                table(
-                    f"{cls.__name__} {docs[0][cls.meta_.id_field]}",
-                    ["field", "value"],
-                    [[k, v] for k, v in docs[0].items()],
-                )
-            )
-            return 0
-        columns = [*cls.meta_.fields, "_version"]
-        out.out.print(table(f"{cls.__name__} ({total})", columns, [[d.get(c) for c in columns] for d in docs]))
-        if total > limit:
-            out.say(f"{total - limit} more; use --limit")
+    cls = aggregate_class(run.domain, aggregate)
+    if identifier is not None:
+        docs = [find_aggregate(run.domain, cls, identifier).to_dict()]
+    else:
+        docs = list(run.domain.store.rows(run.domain.repository_for(cls).table).values())
+    total = len(docs)
+    docs = docs[:limit]
+    if run.json_mode:
+        run.envelope("show", {"aggregate": cls.__name__, "total": total, "items": docs})
         return 0
-
-    invoke("show", body, domain=domain, store=store, json_mode=as_json, write=False)
+    if identifier is not None:
+        run.out.print(
+            table(
+                f"{cls.__name__} {docs[0][cls.meta_.id_field]}",
+                ["field", "value"],
+                [[k, v] for k, v in docs[0].items()],
+            )
+        )
+        return 0
+    columns = [*cls.meta_.fields, "_version"]
+    run.out.print(table(f"{cls.__name__} ({total})", columns, [[d.get(c) for c in columns] for d in docs]))
+    if total > limit:
+        run.say(f"{total - limit} more; use --limit")
+    return 0

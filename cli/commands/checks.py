@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import app
 
 check_app = typer.Typer(help="Check handlers: idempotency (a message twice), determinism (history twice).")
 app.add_typer(check_app, name="check", no_args_is_help=True)
@@ -61,41 +62,20 @@ def _report(out: Any, command: str, reports: list[Any], passed_word: str) -> int
     return 1 if failing else 0
 
 
-@check_app.command("idempotency")
-def idempotency(
-    handler: HandlerOpt = None,
-    limit: LimitOpt = None,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(check_app, "check idempotency", write=False)
+def idempotency(run: Run, handler: HandlerOpt = None, limit: LimitOpt = None) -> int:
     """Deliver every stored message twice to each handler (on a scratch copy); exit 1 if any second delivery
     changed state, raised events again or failed."""
+    from workbench.core.idempotency import check_idempotency
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core.idempotency import check_idempotency
-
-        return _report(out, "check idempotency", check_idempotency(loaded, handler=handler, limit=limit), "idempotent")
-
-    invoke("check idempotency", body, domain=domain, store=store, json_mode=as_json, write=False)
+    return _report(run, "check idempotency", check_idempotency(run.domain, handler=handler, limit=limit), "idempotent")
 
 
-@check_app.command("determinism")
-def determinism(
-    handler: HandlerOpt = None,
-    limit: LimitOpt = None,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(check_app, "check determinism", write=False)
+def determinism(run: Run, handler: HandlerOpt = None, limit: LimitOpt = None) -> int:
     """Replay the stored messages through each handler twice from the same start (same ids and clock);
     exit 1 if the two runs differ (a handler reads the wall clock or random numbers)."""
+    from workbench.core.idempotency import check_determinism
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core.idempotency import check_determinism
-
-        return _report(
-            out, "check determinism", check_determinism(loaded, handler=handler, limit=limit), "deterministic"
-        )
-
-    invoke("check determinism", body, domain=domain, store=store, json_mode=as_json, write=False)
+    reports = check_determinism(run.domain, handler=handler, limit=limit)
+    return _report(run, "check determinism", reports, "deterministic")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from workbench.cli.command import DomainOpt, JsonOpt, Run, StoreOpt, command, execute_command, invocation_of
+from workbench.cli.main import app
 
 clock_app = typer.Typer(help="The domain's clock: show it, or move a virtual clock forward.", no_args_is_help=False)
 app.add_typer(clock_app, name="clock")
@@ -32,10 +33,14 @@ def _retries(session: Any, now: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _report(session: Any, loaded: Any, out: Any, command: str) -> int:
+def _report(run: Run, command: str) -> int:
+    loaded, out = run.domain, run
     now = loaded.timestamp()
-    retries = _retries(session, now)
-    iso = (loaded.clock.peek() if loaded.clock_is_virtual else loaded.clock()).isoformat()
+    retries = _retries(run.session, now)
+    from workbench.core.clock import VirtualClock
+
+    clock = loaded.clock
+    iso = (clock.peek() if isinstance(clock, VirtualClock) else clock()).isoformat()
     if out.json_mode:
         out.envelope(command, {"now": iso, "virtual": loaded.clock_is_virtual, "retries": retries})
         return 0
@@ -51,35 +56,39 @@ def clock(ctx: typer.Context, domain: DomainOpt = None, store: StoreOpt = None, 
     """Show the domain's time and the retries waiting for it."""
     if ctx.invoked_subcommand is not None:
         return
-    invoke(
-        "clock", lambda s, d, o: _report(s, d, o, "clock"), domain=domain, store=store, json_mode=as_json, write=False
+    # A group callback, so that plain `clock` shows the time; it runs like any command.
+    code = execute_command(
+        invocation_of(ctx),
+        "clock",
+        lambda run: _report(run, "clock"),
+        domain=domain,
+        store=store,
+        json_mode=as_json,
+        write=False,
     )
+    if code:
+        raise typer.Exit(code)
 
 
-@clock_app.command("advance")
+@command(clock_app, "clock advance", write=False, reads_store=False)
 def advance(
+    run: Run,
     duration: Annotated[str, typer.Argument(help="How far: 30s, 250ms, 5m, 1h30m, 2d, or seconds.")],
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Move the virtual clock forward, so retries scheduled in that time become due."""
+    from workbench.core.clock import VirtualClock, parse_duration
+    from workbench.core.exceptions import IncorrectUsageError
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli import session as sessions
-        from workbench.core.clock import parse_duration
-        from workbench.core.exceptions import IncorrectUsageError
-
-        seconds = parse_duration(duration)
-        if not loaded.clock_is_virtual:
-            raise IncorrectUsageError(
-                "the clock is real time: clock advance works in scripts and in the shell with --deterministic"
-            )
-        if sessions.ACTIVE is not session:
-            raise IncorrectUsageError(
-                "clock advance moves the clock of a running script or shell; a one-shot command's clock ends with it"
-            )
-        loaded.clock.advance(seconds)
-        return _report(session, loaded, out, "clock advance")
-
-    invoke("clock advance", body, domain=domain, store=store, json_mode=as_json, write=False)
+    seconds = parse_duration(duration)
+    loaded = run.domain
+    clock = loaded.clock
+    if not isinstance(clock, VirtualClock):
+        raise IncorrectUsageError(
+            "the clock is real time: clock advance works in scripts and in the shell with --deterministic"
+        )
+    if not run.shared:
+        raise IncorrectUsageError(
+            "clock advance moves the clock of a running script or shell; a one-shot command's clock ends with it"
+        )
+    clock.advance(seconds)
+    return _report(run, "clock advance")

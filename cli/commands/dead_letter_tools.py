@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from workbench.cli.command import Run, command
 from workbench.cli.commands.dead_letters import IdArg, _confirm, _replay_results
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
+from workbench.cli.main import dlq_app
 
 
 def _when(iso: str) -> str:
@@ -72,52 +73,46 @@ def replay_group(
     return _replay_results(out, "dlq replay-all", results)
 
 
-@dlq_app.command("export")
+@command(dlq_app, "dlq export", write=False)
 def export(
+    run: Run,
     identifier: IdArg,
     pytest_file: Annotated[
         Path, typer.Option("--pytest", metavar="FILE", help="Write a pytest regression test to FILE.")
     ],
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Write a pytest test that replays this dead letter's message through its handler.
 
     The test recreates the stored aggregates and projections, fails while the handler's
     bug is there and passes once it is fixed.
     """
+    import os
+    import tempfile
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        import os
-        import tempfile
+    from workbench.core.dead_letter_export import regression_test_source
+    from workbench.core.exceptions import IncorrectUsageError
 
-        from workbench.core.dead_letter_export import regression_test_source
-        from workbench.core.exceptions import IncorrectUsageError
-
-        if pytest_file.exists() and not force:
-            raise IncorrectUsageError(f"{pytest_file} exists; pass --force to overwrite it")
-        if not pytest_file.parent.is_dir():
-            raise IncorrectUsageError(f"folder {pytest_file.parent} does not exist")
-        if not pytest_file.name.startswith("test_") or pytest_file.suffix != ".py":
-            out.say(f"note: pytest collects files named test_*.py; {pytest_file.name} runs only when named")
-        source = regression_test_source(
-            session.engine, identifier, domain_spec=session.settings.domain or "", test_file=pytest_file
-        )
-        # Written whole or not at all: a temporary file renamed over the target.
-        handle, temporary = tempfile.mkstemp(dir=pytest_file.parent, prefix=".workbench-export-", suffix=".py")
-        try:
-            with os.fdopen(handle, "w") as stream:
-                stream.write(source)
-            os.replace(temporary, pytest_file)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        if out.json_mode:
-            out.envelope("dlq export", {"dead_letter": identifier, "file": str(pytest_file)})
-        else:
-            out.say(f"wrote {pytest_file}: run `pytest {pytest_file}`; it fails until the handler is fixed")
-        return 0
-
-    invoke("dlq export", body, domain=domain, store=store, json_mode=as_json, write=False)
+    if pytest_file.exists() and not force:
+        raise IncorrectUsageError(f"{pytest_file} exists; pass --force to overwrite it")
+    if not pytest_file.parent.is_dir():
+        raise IncorrectUsageError(f"folder {pytest_file.parent} does not exist")
+    if not pytest_file.name.startswith("test_") or pytest_file.suffix != ".py":
+        run.say(f"note: pytest collects files named test_*.py; {pytest_file.name} runs only when named")
+    source = regression_test_source(
+        run.engine, identifier, domain_spec=run.session.settings.domain or "", test_file=pytest_file
+    )
+    # Written whole or not at all: a temporary file renamed over the target.
+    handle, temporary = tempfile.mkstemp(dir=pytest_file.parent, prefix=".workbench-export-", suffix=".py")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(source)
+        os.replace(temporary, pytest_file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    if run.json_mode:
+        run.envelope("dlq export", {"dead_letter": identifier, "file": str(pytest_file)})
+    else:
+        run.say(f"wrote {pytest_file}: run `pytest {pytest_file}`; it fails until the handler is fixed")
+    return 0

@@ -6,10 +6,15 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, dlq_app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import dlq_app
 
-HandlerOpt = Annotated[str | None, typer.Option("--handler", help="Only this handler's dead letters.")]
-CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this category's dead letters.")]
+HandlerOpt = Annotated[
+    str | None, typer.Option("--handler", metavar="HANDLER", help="Only this handler's dead letters.")
+]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--category", metavar="CATEGORY", help="Only this category's dead letters.")
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Dead letter id (a unique prefix of 4+ characters works).")]
 
@@ -21,128 +26,142 @@ def _confirm(out: Any, question: str, yes: bool) -> bool:
     if not sys.stdin.isatty():
         from workbench.core.exceptions import IncorrectUsageError
 
-        raise IncorrectUsageError(f"{question} needs confirmation: pass -y when not on a terminal")
+        # `yes | workbench dlq purge` and `echo y | ...` answer from a pipe; no answer at all
+        # (stdin closed or empty, as in CI) must not count as a yes.
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        if not answer:
+            sys.stderr.write("\n")
+            raise IncorrectUsageError(f"{question} needs confirmation: pass -y (or pipe `y`) when not on a terminal")
+        sys.stderr.write(answer if answer.endswith("\n") else answer + "\n")
+        return answer.strip().lower() in ("y", "yes")
     return typer.confirm(question, default=False, err=True)
 
 
-def _confirm_bulk(
-    session: Any, out: Any, verb: str, handler: str | None, category: str | None, limit: int | None, yes: bool
-) -> bool:
+def _letters(count: int) -> str:
+    return f"{count} dead letter{'' if count == 1 else 's'}"
+
+
+def _checked_filters(run: Run, handler: str | None, category: str | None) -> tuple[str | None, str | None]:
+    """``--handler`` and ``--category`` checked against the domain, so a typo is not "no dead letters"."""
+    from workbench.cli._lookup import category_name, pick
+
+    if handler is not None:
+        handler = pick("handler", handler, {c.__name__: c for c in run.domain.registry.consumers}).__name__
+    if category is not None:
+        category = category_name(run.domain, category, allow_all=False)
+    return handler, category
+
+
+def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None, limit: int | None, yes: bool) -> bool:
     """Confirm a bulk operation on the matching dead letters (nothing to confirm when none match)."""
     from workbench.core import dead_letters
 
-    count = len(dead_letters.list_dead_letters(session.engine, handler=handler, category=category))
-    if count and not _confirm(out, f"{verb} {min(count, limit or count)} dead letter(s)?", yes):
-        out.say("cancelled")
+    count = len(dead_letters.list_dead_letters(run.engine, handler=handler, category=category))
+    if count and not _confirm(run, f"{verb} {_letters(min(count, limit or count))}?", yes):
+        run.say("cancelled")
         return False
     return True
 
 
-@dlq_app.command("list")
+@command(dlq_app, "dlq list", write=False)
 def list_(
+    run: Run,
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many entries.")] = 100,
     group: Annotated[
         bool, typer.Option("--group", help="One line per failure fingerprint (handler, error, user code frame).")
     ] = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Dead letters grouped by handler and error type, then the entries."""
+    handler, category = _checked_filters(run, handler, category)
+    if group:
+        from workbench.cli.commands.dead_letter_tools import print_groups
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli.render import table
-        from workbench.core import dead_letters
+        return print_groups(run.session, run, handler=handler, category=category)
+    from workbench.cli.render import table
+    from workbench.core import dead_letters
 
-        if group:
-            from workbench.cli.commands.dead_letter_tools import print_groups
-
-            return print_groups(session, out, handler=handler, category=category)
-        entries = dead_letters.list_dead_letters(session.engine, handler=handler, category=category)
-        groups: dict[tuple[str, str], int] = {}
-        for entry in entries:
-            groups[(entry.handler, entry.error_type)] = groups.get((entry.handler, entry.error_type), 0) + 1
-        if out.json_mode:
-            out.envelope(
-                "dlq list",
-                {
-                    "total": len(entries),
-                    "groups": [{"handler": h, "error_type": e, "count": n} for (h, e), n in groups.items()],
-                    "entries": [{k: v for k, v in e.__dict__.items() if k != "traceback"} for e in entries[:limit]],
-                },
-            )
-            return 0
-        if not entries:
-            out.say("no dead letters")
-            return 0
-        out.out.print(
-            table(
-                "Dead letters by handler and error",
-                ["handler", "error", "count"],
-                [[h, e, n] for (h, e), n in groups.items()],
-            )
+    entries = dead_letters.list_dead_letters(run.engine, handler=handler, category=category)
+    groups: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        groups[(entry.handler, entry.error_type)] = groups.get((entry.handler, entry.error_type), 0) + 1
+    if run.json_mode:
+        run.envelope(
+            "dlq list",
+            {
+                "total": len(entries),
+                "groups": [{"handler": h, "error_type": e, "count": n} for (h, e), n in groups.items()],
+                "entries": [{k: v for k, v in e.__dict__.items() if k != "traceback"} for e in entries[:limit]],
+            },
         )
-        out.out.print(
-            table(
-                f"{len(entries)} dead letter(s)",
-                ["id", "handler", "type", "stream", "#", "attempts", "error", "last failed"],
+        return 0
+    from workbench.cli.render import short_ids
+
+    shown = short_ids([e.id for e in entries])
+    if not entries:
+        run.say("no dead letters")
+        return 0
+    run.out.print(
+        table(
+            "Dead letters by handler and error",
+            ["handler", "error", "count"],
+            [[h, e, n] for (h, e), n in groups.items()],
+        )
+    )
+    run.out.print(
+        table(
+            _letters(len(entries)),
+            ["id", "handler", "type", "stream", "#", "attempts", "error", "last failed"],
+            [
                 [
-                    [
-                        e.id[:8],
-                        e.handler,
-                        e.message_type,
-                        e.stream_name,
-                        e.global_position,
-                        e.attempts,
-                        f"{e.error_type}: {e.error}",
-                        e.last_failed_at,
-                    ]
-                    for e in entries[:limit]
-                ],
-            )
+                    shown[e.id],
+                    e.handler,
+                    e.message_type,
+                    e.stream_name,
+                    e.global_position,
+                    e.attempts,
+                    f"{e.error_type}: {e.error}",
+                    e.last_failed_at,
+                ]
+                for e in entries[:limit]
+            ],
         )
-        return 0
+    )
+    return 0
 
-    invoke("dlq list", body, domain=domain, store=store, json_mode=as_json, write=False)
 
-
-@dlq_app.command("inspect")
-def inspect(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+@command(dlq_app, "dlq inspect", write=False)
+def inspect(run: Run, identifier: IdArg) -> int:
     """One dead letter: the message, the error and traceback, attempts and times."""
+    import json
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        import json
+    from workbench.core import dead_letters
 
-        from workbench.core import dead_letters
-
-        entry = dead_letters.get_dead_letter(session.engine, identifier)
-        message = loaded.event_store.get_message(entry.message_id)
-        if out.json_mode:
-            out.envelope(
-                "dlq inspect", {"dead_letter": entry.__dict__, "message": message.to_dict() if message else None}
-            )
-            return 0
-        for label, value in [
-            ("id", entry.id),
-            ("handler", entry.handler),
-            ("subscription", entry.subscription),
-            ("message", f"{entry.message_type} {entry.stream_name} #{entry.global_position}"),
-            ("message id", entry.message_id),
-            ("attempts", entry.attempts),
-            ("first failed", entry.first_failed_at),
-            ("last failed", entry.last_failed_at),
-            ("error", f"{entry.error_type}: {entry.error}"),
-        ]:
-            out.out.print(f"[bold]{label:>13}[/]: {value}", highlight=False)
-        if message is not None:
-            out.out.print("[bold]         data[/]:", json.dumps(message.data, indent=2, default=str), highlight=False)
-        out.out.print("[bold]    traceback[/]:")
-        out.out.print(entry.traceback.rstrip(), markup=False, highlight=False)
+    entry = dead_letters.get_dead_letter(run.engine, identifier)
+    message = run.domain.event_store.get_message(entry.message_id)
+    if run.json_mode:
+        run.envelope("dlq inspect", {"dead_letter": entry.__dict__, "message": message.to_dict() if message else None})
         return 0
-
-    invoke("dlq inspect", body, domain=domain, store=store, json_mode=as_json, write=False)
+    for label, value in [
+        ("id", entry.id),
+        ("handler", entry.handler),
+        ("subscription", entry.subscription),
+        ("message", f"{entry.message_type} {entry.stream_name} #{entry.global_position}"),
+        ("message id", entry.message_id),
+        ("attempts", entry.attempts),
+        ("first failed", entry.first_failed_at),
+        ("last failed", entry.last_failed_at),
+        ("error", f"{entry.error_type}: {entry.error}"),
+    ]:
+        run.out.print(f"[bold]{label:>13}[/]: {value}", highlight=False)
+    if message is not None:
+        run.out.print("[bold]         data[/]:", json.dumps(message.data, indent=2, default=str), highlight=False)
+    run.out.print("[bold]    traceback[/]:")
+    run.out.print(entry.traceback.rstrip(), markup=False, highlight=False)
+    return 0
 
 
 def _replay_results(out: Any, command: str, results: list[Any]) -> int:
@@ -163,13 +182,16 @@ def _replay_results(out: Any, command: str, results: list[Any]) -> int:
             status="failure" if failed else "ok",
         )
     elif results:
+        from workbench.cli.render import short_ids
+
+        shown = short_ids([r.dead_letter.id for r in results])
         out.out.print(
             table(
-                f"Replayed {len(results)} dead letter(s)",
+                f"Replayed {_letters(len(results))}",
                 ["id", "handler", "outcome"],
                 [
                     [
-                        r.dead_letter.id[:8],
+                        shown[r.dead_letter.id],
                         r.dead_letter.handler,
                         "[green]ok[/]" if r.ok else f"[red]failed[/] {r.error}",
                     ]
@@ -182,91 +204,75 @@ def _replay_results(out: Any, command: str, results: list[Any]) -> int:
     return 1 if failed else 0
 
 
-@dlq_app.command("replay")
-def replay(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+@command(dlq_app, "dlq replay", write=True)
+def replay(run: Run, identifier: IdArg) -> int:
     """Deliver one dead letter again, to its handler only."""
+    from workbench.core import dead_letters
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core import dead_letters
-
-        with loaded.domain_context():
-            result = dead_letters.replay(session.engine, identifier)
-        return _replay_results(out, "dlq replay", [result])
-
-    invoke("dlq replay", body, domain=domain, store=store, json_mode=as_json, write=True)
+    with run.domain.domain_context():
+        result = dead_letters.replay(run.engine, identifier)
+    return _replay_results(run, "dlq replay", [result])
 
 
-@dlq_app.command("replay-all")
+@command(dlq_app, "dlq replay-all", write=True)
 def replay_all(
+    run: Run,
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="At most this many.")] = None,
     group: Annotated[
-        int | None, typer.Option("--group", help="Only group N of `dlq list --group` (same filters).")
+        int | None, typer.Option("--group", metavar="N", help="Only group N of `dlq list --group` (same filters).")
     ] = None,
     yes: YesOpt = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Deliver every matching dead letter again, oldest first."""
+    handler, category = _checked_filters(run, handler, category)
+    if group is not None:
+        from workbench.cli.commands.dead_letter_tools import replay_group
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core import dead_letters
+        return replay_group(
+            run.session, run.domain, run, group, handler=handler, category=category, limit=limit, yes=yes
+        )
+    from workbench.core import dead_letters
 
-        if group is not None:
-            from workbench.cli.commands.dead_letter_tools import replay_group
-
-            return replay_group(session, loaded, out, group, handler=handler, category=category, limit=limit, yes=yes)
-        if not _confirm_bulk(session, out, "Replay", handler, category, limit, yes):
-            return 1
-        with loaded.domain_context():
-            results = dead_letters.replay_all(session.engine, handler=handler, category=category, limit=limit)
-        return _replay_results(out, "dlq replay-all", results)
-
-    invoke("dlq replay-all", body, domain=domain, store=store, json_mode=as_json, write=True)
+    if not _confirm_bulk(run, "Replay", handler, category, limit, yes):
+        return 1
+    with run.domain.domain_context():
+        results = dead_letters.replay_all(run.engine, handler=handler, category=category, limit=limit)
+    return _replay_results(run, "dlq replay-all", results)
 
 
-@dlq_app.command("skip")
-def skip(identifier: IdArg, domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+@command(dlq_app, "dlq skip", write=True)
+def skip(run: Run, identifier: IdArg) -> int:
     """Drop one dead letter without delivering it; messages held behind it are released."""
+    from workbench.core import dead_letters
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core import dead_letters
-
-        with loaded.domain_context():
-            entry = dead_letters.skip(session.engine, identifier)
-        if out.json_mode:
-            out.envelope("dlq skip", {"skipped": entry.id})
-        else:
-            out.say(f"skipped {entry.id[:8]} ({entry.handler}, {entry.message_type})")
-        return 0
-
-    invoke("dlq skip", body, domain=domain, store=store, json_mode=as_json, write=True)
+    with run.domain.domain_context():
+        entry = dead_letters.skip(run.engine, identifier)
+    if run.json_mode:
+        run.envelope("dlq skip", {"skipped": entry.id})
+    else:
+        run.say(f"skipped {entry.id} ({entry.handler}, {entry.message_type})")
+    return 0
 
 
-@dlq_app.command("purge")
+@command(dlq_app, "dlq purge", write=True)
 def purge(
+    run: Run,
     handler: HandlerOpt = None,
     category: CategoryOpt = None,
     yes: YesOpt = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Drop every matching dead letter."""
+    handler, category = _checked_filters(run, handler, category)
+    from workbench.core import dead_letters
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.core import dead_letters
-
-        if not _confirm_bulk(session, out, "Purge", handler, category, None, yes):
-            return 1
-        with loaded.domain_context():
-            purged = dead_letters.purge(session.engine, handler=handler, category=category)
-        if out.json_mode:
-            out.envelope("dlq purge", {"purged": purged})
-        else:
-            out.say(f"purged {purged} dead letter(s)")
-        return 0
-
-    invoke("dlq purge", body, domain=domain, store=store, json_mode=as_json, write=True)
+    if not _confirm_bulk(run, "Purge", handler, category, None, yes):
+        return 1
+    with run.domain.domain_context():
+        purged = dead_letters.purge(run.engine, handler=handler, category=category)
+    if run.json_mode:
+        run.envelope("dlq purge", {"purged": purged})
+    else:
+        run.say(f"purged {_letters(purged)}")
+    return 0

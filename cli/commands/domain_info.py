@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import DomainOpt, JsonOpt, StoreOpt, app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import app
 
 
 def domain_map(domain: Any) -> dict[str, Any]:
@@ -115,24 +116,18 @@ def _listens(handler: Any, event_cls: Any) -> bool:
     return handler.meta_.stream_category in ("$all", event_cls.meta_.stream_category)
 
 
-@app.command()
+@command(app, "info", write=False, reads_store=False)
 def info(
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
+    run: Run,
     as_mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the event flow as a Mermaid diagram.")] = False,
-) -> None:
+) -> int:
     """Show the domain map: aggregates, events, handlers and their subscription settings."""
+    if as_mermaid:
+        typer.echo(mermaid(run.domain))
+    elif run.json_mode:
+        run.envelope("info", domain_map(run.domain))
+    else:
+        from workbench.cli.render import domain_tree
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        if as_mermaid:
-            typer.echo(mermaid(loaded))
-        elif out.json_mode:
-            out.envelope("info", domain_map(loaded))
-        else:
-            from workbench.cli.render import domain_tree
-
-            out.out.print(domain_tree(domain_map(loaded)))
-        return 0
-
-    invoke("info", body, domain=domain, store=store, json_mode=as_json, write=False)
+        run.out.print(domain_tree(domain_map(run.domain)))
+    return 0

@@ -5,24 +5,27 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from workbench.cli.main import AggregateArg, AggregateIdArg, DomainOpt, JsonOpt, StoreOpt, app, events_app, invoke
+from workbench.cli.command import Run, command
+from workbench.cli.main import AggregateArg, AggregateIdArg, app, events_app
 
-DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data.")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many events.")]
+DataOpt = Annotated[bool, typer.Option("--data", help="Show each event's data, in full.")]
+IdsOpt = Annotated[bool, typer.Option("--ids", help="Show each event's id (events trace takes it, or #N).")]
+LimitOpt = Annotated[int, typer.Option("--limit", metavar="N", help="At most this many events.")]
 
 
-def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list[Any]]]:
-    from workbench.cli.render import short_json
+def _message_rows(messages: list[Any], data: bool, ids: bool) -> tuple[list[str], list[list[Any]]]:
+    import json
 
-    columns = ["#", "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
+    columns = ["#", *(["id"] if ids else []), "pos", "type", "stream", "time"] + (["data"] if data else ["fields"])
     rows = [
         [
             m.global_position,
+            *([m.id] if ids else []),
             m.position,
             m.type,
             m.stream_name,
             m.time,
-            short_json(m.data, 100) if data else ", ".join(m.data),
+            json.dumps(m.data, default=str, separators=(",", ":")) if data else ", ".join(m.data),
         ]
         for m in messages
     ]
@@ -30,234 +33,278 @@ def _message_rows(messages: list[Any], data: bool) -> tuple[list[str], list[list
 
 
 def _print_messages(
-    out: Any, command: str, title: str, messages: list[Any], data: bool, extra: dict | None = None
+    out: Run,
+    command: str,
+    title: str,
+    messages: list[Any],
+    data: bool,
+    extra: dict | None = None,
+    *,
+    ids: bool = False,
+    more: int = 0,
 ) -> int:
     from workbench.cli.render import table
 
     if out.json_mode:
-        out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages]})
+        out.envelope(command, {**(extra or {}), "messages": [m.to_dict() for m in messages], "more": more})
         return 0
-    columns, rows = _message_rows(messages, data)
+    if not messages:
+        out.say(f"{title}: no events")
+        if not out.domain.store.event_count():
+            out.say(EMPTY_STORE_HINT.format(store=out.domain.store.location))
+        return 0
+    columns, rows = _message_rows(messages, data, ids)
     out.out.print(table(title, columns, rows))
+    if more:
+        out.say(f"… {more} more; use --limit N or --from N")
     return 0
 
 
-@app.command()
+EMPTY_STORE_HINT = (
+    "the store {store} holds no events yet; `workbench new AGGREGATE field=value` or "
+    "`workbench raise EVENT field=value` adds some (`workbench info` lists the names)"
+)
+
+
+@command(app, "streams", write=False)
 def streams(
-    category: Annotated[str | None, typer.Argument(help="List the streams of this category.")] = None,
+    run: Run,
+    category: Annotated[
+        str | None, typer.Argument(metavar="[CATEGORY]", help="List the streams of this category.")
+    ] = None,
     limit: LimitOpt = 50,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+) -> int:
     """Categories with their stream and event counts and last event; or one category's streams."""
+    if not run.domain.store.event_count() and not run.json_mode:
+        run.say(EMPTY_STORE_HINT.format(store=run.domain.store.location))
+    from workbench.cli.render import table
 
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli.render import table
-
-        state = loaded.store.state
-        if category is None:
-            streams_per = loaded.event_store.stream_counts()
-            rows = []
-            for cat, indexes in state.categories.items():
-                last = state.events[indexes[-1]]
-                rows.append(
-                    {
-                        "category": cat,
-                        "streams": streams_per.get(cat, 0),
-                        "events": len(indexes),
-                        "last_type": last["type"],
-                        "last_time": last["time"],
-                    }
-                )
-            if out.json_mode:
-                out.envelope("streams", {"categories": rows})
-            else:
-                out.out.print(
-                    table(
-                        f"Categories ({len(state.events)} events)",
-                        ["category", "streams", "events", "last event", "at"],
-                        [list(r.values()) for r in rows],
-                    )
-                )
-            return 0
-        cat = loaded.normalize_category(category)
+    state = run.domain.store.state
+    if category is None:
+        streams_per = run.domain.event_store.stream_counts()
         rows = []
-        for name, count in loaded.event_store.streams(cat).items():
-            last = state.events[state.streams[name][-1]]
-            rows.append({"stream": name, "events": count, "last_type": last["type"], "last_time": last["time"]})
-        total = len(rows)
-        if out.json_mode:
-            out.envelope("streams", {"category": cat, "total": total, "streams": rows[:limit]})
-        else:
-            out.out.print(
-                table(
-                    f"Streams of {cat} ({total})",
-                    ["stream", "events", "last event", "at"],
-                    [list(r.values()) for r in rows[:limit]],
-                )
-            )
-            if total > limit:
-                out.say(f"{total - limit} more; use --limit")
-        return 0
-
-    invoke("streams", body, domain=domain, store=store, json_mode=as_json, write=False)
-
-
-@events_app.command("read")
-def read(
-    stream: Annotated[str, typer.Argument(help="A stream (order-42), a category (order) or $all.")],
-    from_: Annotated[int, typer.Option("--from", help="First position: per stream, or global for categories.")] = 0,
-    limit: LimitOpt = 20,
-    data: DataOpt = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Read events of a stream, a category or $all."""
-
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        messages = loaded.event_store.read(stream, position=from_, no_of_messages=limit)
-        return _print_messages(out, "events read", f"{stream} from {from_}", messages, data, {"stream": stream})
-
-    invoke("events read", body, domain=domain, store=store, json_mode=as_json, write=False)
-
-
-@events_app.command("search")
-def search(
-    event_type: Annotated[str, typer.Option("--type", help="Exact type (Shop.OrderShipped.v1) or part of a name.")],
-    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
-    limit: LimitOpt = 20,
-    data: DataOpt = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Find events by type: exact when the text has a dot, else a case-insensitive name match."""
-
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        exact = "." in event_type
-        wanted = event_type.lower()
-        found = []
-        for message in loaded.event_store.read_all(category or "$all"):
-            if (message.type == event_type) if exact else (wanted in message.type.lower()):
-                found.append(message)
-                if len(found) >= limit:
-                    break
-        return _print_messages(out, "events search", f"events matching {event_type}", found, data)
-
-    invoke("events search", body, domain=domain, store=store, json_mode=as_json, write=False)
-
-
-@events_app.command("history")
-def history(
-    aggregate: AggregateArg,
-    identifier: AggregateIdArg,
-    data: DataOpt = False,
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Every event of one aggregate instance, oldest first (never truncated)."""
-
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli._lookup import aggregate_class
-        from workbench.cli.commands.aggregates import find_aggregate
-
-        cls = aggregate_class(loaded, aggregate)
-        try:
-            instance_id = find_aggregate(loaded, cls, identifier).id_value
-        except Exception:  # an aggregate never saved can still have a stream (workbench raise --id)
-            instance_id = identifier
-        stream = f"{cls.meta_.stream_category}-{instance_id}"
-        messages = list(loaded.event_store.read_all(stream))
-        return _print_messages(
-            out, "events history", f"{stream} ({len(messages)} events)", messages, data, {"stream": stream}
-        )
-
-    invoke("events history", body, domain=domain, store=store, json_mode=as_json, write=False)
-
-
-@events_app.command("trace")
-def trace(
-    identifier: Annotated[str, typer.Argument(metavar="ID", help="An event id or a correlation id.")],
-    domain: DomainOpt = None,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The causation tree: each event, the handlers that processed it, and their outcome."""
-
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from rich.tree import Tree
-        from workbench.core.trace import causation_tree
-
-        roots = causation_tree(loaded, identifier)
-        if out.json_mode:
-            out.envelope("events trace", {"roots": [r.to_dict() for r in roots]})
-            return 0
-        style = {
-            "ok": "green",
-            "failed": "red",
-            "dead-lettered": "red",
-            "retrying": "yellow",
-            "waiting": "yellow",
-            "queued": "yellow",
-        }
-
-        def add(tree: Any, node: Any) -> None:
-            m = node.message
-            branch = tree.add(f"[bold]{m.type}[/] {m.stream_name} #{m.global_position} [dim]{m.id}[/]")
-            for o in node.outcomes:
-                colour = style.get(o.status, "white")
-                branch.add(f"{o.handler}: [{colour}]{o.status}[/]" + (f" {o.detail}" if o.detail else ""))
-            for child in node.children:
-                add(branch, child)
-
-        tree = Tree(f"correlation {roots[0].message.correlation_id}")
-        for root in roots:
-            add(tree, root)
-        out.out.print(tree)
-        return 0
-
-    invoke("events trace", body, domain=domain, store=store, json_mode=as_json, write=False)
-
-
-@events_app.command("stats")
-def stats(domain: DomainOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """Per aggregate: category, instances, streams, events, latest event."""
-
-    def body(session: Any, loaded: Any, out: Any) -> int:
-        from workbench.cli.render import table
-
-        state = loaded.store.state
-        rows = []
-        streams_per = loaded.event_store.stream_counts()
-        for name, cls in loaded.registry.aggregates.items():
-            cat = cls.meta_.stream_category
-            indexes = state.categories.get(cat, ())
-            last = state.events[indexes[-1]] if len(indexes) else None
-            streams_count = streams_per.get(cat, 0)
+        for cat, indexes in state.categories.items():
+            last = state.events[indexes[-1]]
             rows.append(
                 {
-                    "aggregate": name,
                     "category": cat,
-                    "instances": len(loaded.store.rows(loaded.repository_for(cls).table)),
-                    "streams": streams_count,
-                    "events": len(indexes),
-                    "latest_type": last["type"] if last else None,
-                    "latest_time": last["time"] if last else None,
+                    "streams": streams_per.get(cat, 0),
+                    "events": len(indexes or ()),
+                    "last_type": last["type"],
+                    "last_time": last["time"],
                 }
             )
-        if out.json_mode:
-            out.envelope("events stats", {"aggregates": rows, "events": len(state.events)})
+        if run.json_mode:
+            run.envelope("streams", {"categories": rows})
         else:
-            out.out.print(
+            run.out.print(
                 table(
-                    f"Event store: {len(state.events)} events",
-                    ["aggregate", "category", "instances", "streams", "events", "latest", "at"],
+                    f"Categories ({len(state.events)} events)",
+                    ["category", "streams", "events", "last event", "at"],
                     [list(r.values()) for r in rows],
                 )
             )
         return 0
+    from workbench.cli._lookup import category_name
 
-    invoke("events stats", body, domain=domain, store=store, json_mode=as_json, write=False)
+    cat = category_name(run.domain, category, allow_all=False)
+    rows = []
+    for name, count in run.domain.event_store.streams(cat).items():
+        last = state.events[state.streams[name][-1]]
+        rows.append({"stream": name, "events": count, "last_type": last["type"], "last_time": last["time"]})
+    total = len(rows)
+    if run.json_mode:
+        run.envelope("streams", {"category": cat, "total": total, "streams": rows[:limit]})
+    else:
+        run.out.print(
+            table(
+                f"Streams of {cat} ({total})",
+                ["stream", "events", "last event", "at"],
+                [list(r.values()) for r in rows[:limit]],
+            )
+        )
+        if total > limit:
+            run.say(f"{total - limit} more; use --limit")
+    return 0
+
+
+@command(events_app, "events read", write=False)
+def read(
+    run: Run,
+    stream: Annotated[
+        str, typer.Argument(metavar="STREAM", help="A stream (order-42), a category (order), or all ($all).")
+    ],
+    from_: Annotated[
+        int, typer.Option("--from", metavar="N", help="First position: per stream, or global for categories.")
+    ] = 0,
+    limit: LimitOpt = 20,
+    data: DataOpt = False,
+    ids: IdsOpt = False,
+) -> int:
+    """Read events of a stream, a category, or all of them (`all` or `$all`)."""
+    from workbench.cli.event_refs import stream_name
+
+    name = stream_name(run.domain, stream)
+    messages = run.domain.event_store.read(name, position=from_, no_of_messages=limit + 1)
+    more = 0
+    if len(messages) > limit:
+        # Counting the rest is one index lookup for a stream; for a category it is cheap too.
+        rest = sum(1 for _ in run.domain.event_store.read_all(name, position=from_)) if name != "$all" else None
+        total = rest if rest is not None else run.domain.store.event_count() - max(from_ - 1, 0)
+        messages, more = messages[:limit], total - limit
+    title = f"{name} from {from_}"
+    return _print_messages(run, "events read", title, messages, data, {"stream": name}, ids=ids, more=more)
+
+
+@command(events_app, "events search", write=False)
+def search(
+    run: Run,
+    event_type: Annotated[
+        str, typer.Option("--type", metavar="TYPE", help="Exact type (Shop.OrderShipped.v1) or part of a name.")
+    ],
+    category: Annotated[str | None, typer.Option("--category", metavar="CATEGORY", help="Only this category.")] = None,
+    limit: LimitOpt = 20,
+    data: DataOpt = False,
+    ids: IdsOpt = False,
+) -> int:
+    """Find events by type: exact when the text has a dot, else a case-insensitive name match."""
+    from workbench.cli._lookup import category_name
+    from workbench.core._naming import suggestion
+    from workbench.core.exceptions import IncorrectUsageError
+
+    exact = "." in event_type
+    wanted = event_type.lower()
+    known = [cls.__name__ for cls in run.domain.registry.events.values()]
+    known_types = {*known, *(getattr(cls, "__type__", "") for cls in run.domain.registry.events.values())}
+
+    def matches(type_string: str) -> bool:
+        return (type_string == event_type) if exact else (wanted in type_string.lower())
+
+    stored = (record["type"] for record in run.domain.store.state.events)  # types no longer in the domain
+    if not any(matches(t) for t in known_types if t) and not any(matches(t) for t in stored):
+        hint = suggestion(event_type, known, known=f" (known: {', '.join(known) or 'none'})", most=3, cutoff=0.5)
+        raise IncorrectUsageError(f"no event type matches `{event_type}`{hint}")
+    scope = category_name(run.domain, category) if category else "$all"
+    found = []
+    for message in run.domain.event_store.read_all(scope):
+        if matches(message.type):
+            found.append(message)
+            if len(found) > limit:
+                break
+    more = len(found) - limit if len(found) > limit else 0
+    return _print_messages(
+        run, "events search", f"events matching {event_type}", found[:limit], data, ids=ids, more=more
+    )
+
+
+@command(events_app, "events history", write=False)
+def history(
+    run: Run,
+    aggregate: AggregateArg,
+    identifier: AggregateIdArg,
+    data: DataOpt = False,
+    ids: IdsOpt = False,
+) -> int:
+    """Every event of one aggregate instance, oldest first (never truncated)."""
+    from workbench.cli._lookup import aggregate_class
+    from workbench.cli.commands.aggregates import find_aggregate
+    from workbench.cli.event_refs import stream_name
+    from workbench.cli.render import plural
+    from workbench.core.exceptions import ObjectNotFoundError
+
+    cls = aggregate_class(run.domain, aggregate)
+    try:
+        stream = f"{cls.meta_.stream_category}-{find_aggregate(run.domain, cls, identifier).id_value}"
+    except ObjectNotFoundError:
+        # An aggregate never saved can still have a stream (workbench raise --id); else say so.
+        try:
+            stream = stream_name(run.domain, f"{cls.meta_.stream_category}-{identifier}")
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(
+                f"no {cls.__name__} with id `{identifier}` and no stream {cls.meta_.stream_category}-{identifier} "
+                f"(`workbench show {cls.__name__}` lists them)"
+            ) from None
+    messages = list(run.domain.event_store.read_all(stream))
+    title = f"{stream} ({len(messages)} {plural(len(messages), 'event')})"
+    return _print_messages(run, "events history", title, messages, data, {"stream": stream}, ids=ids)
+
+
+@command(events_app, "events trace", write=False)
+def trace(
+    run: Run,
+    identifier: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="An event's global position (#6), id or unique id prefix, or a correlation id."
+        ),
+    ],
+) -> int:
+    """The causation tree: each event, the handlers that processed it, and their outcome."""
+    from rich.tree import Tree
+    from workbench.cli.event_refs import event_id
+    from workbench.core.trace import causation_tree
+
+    roots = causation_tree(run.domain, event_id(run.domain, identifier) or identifier)
+    if run.json_mode:
+        run.envelope("events trace", {"roots": [r.to_dict() for r in roots]})
+        return 0
+    style = {
+        "ok": "green",
+        "failed": "red",
+        "dead-lettered": "red",
+        "retrying": "yellow",
+        "waiting": "yellow",
+        "queued": "yellow",
+    }
+
+    def add(tree: Any, node: Any) -> None:
+        m = node.message
+        branch = tree.add(f"[bold]{m.type}[/] {m.stream_name} #{m.global_position} [dim]{m.id}[/]")
+        for o in node.outcomes:
+            colour = style.get(o.status, "white")
+            branch.add(f"{o.handler}: [{colour}]{o.status}[/]" + (f" {o.detail}" if o.detail else ""))
+        for child in node.children:
+            add(branch, child)
+
+    tree = Tree(f"correlation {roots[0].message.correlation_id}")
+    for root in roots:
+        add(tree, root)
+    run.out.print(tree)
+    return 0
+
+
+@command(events_app, "events stats", write=False)
+def stats(run: Run) -> int:
+    """Per aggregate: category, instances, streams, events, latest event."""
+    from workbench.cli.render import table
+
+    state = run.domain.store.state
+    rows = []
+    streams_per = run.domain.event_store.stream_counts()
+    for name, cls in run.domain.registry.aggregates.items():
+        cat = cls.meta_.stream_category or ""
+        indexes = state.categories.get(cat)
+        last = state.events[indexes[-1]] if indexes else None
+        streams_count = streams_per.get(cat, 0)
+        rows.append(
+            {
+                "aggregate": name,
+                "category": cat,
+                "instances": len(run.domain.store.rows(run.domain.repository_for(cls).table)),
+                "streams": streams_count,
+                "events": len(indexes or ()),
+                "latest_type": last["type"] if last else None,
+                "latest_time": last["time"] if last else None,
+            }
+        )
+    if run.json_mode:
+        run.envelope("events stats", {"aggregates": rows, "events": len(state.events)})
+    else:
+        run.out.print(
+            table(
+                f"Event store: {len(state.events)} events",
+                ["aggregate", "category", "instances", "streams", "events", "latest", "at"],
+                [list(r.values()) for r in rows],
+            )
+        )
+    return 0

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from workbench.cli.main import DomainOpt, Globals, StoreOpt, app
+from workbench.cli.command import DomainOpt, StoreOpt, invocation_of
+from workbench.cli.main import app
 
 
 @app.command()
 def script(
-    file: Annotated[Path, typer.Argument(help="A file of workbench commands (the shell's syntax).")],
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A file of workbench commands (the shell's syntax).")],
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Run every line even after a failure.")] = False,
     real_ids: Annotated[
         bool, typer.Option("--real-ids", help="Random ids and real times instead of the repeatable ones.")
@@ -31,34 +33,37 @@ def script(
     import sys
     import tempfile
 
-    from prompt_toolkit.history import InMemoryHistory
-    from prompt_toolkit.input import DummyInput
-    from prompt_toolkit.output import DummyOutput
     from workbench.cli import session as sessions
-    from workbench.cli.main import describe_error
-    from workbench.cli.repl.shell import Shell
-    from workbench.core.exceptions import ProteanException
+    from workbench.cli.errors import classify
+    from workbench.cli.interpreter import Interpreter
 
+    invocation = invocation_of(ctx)
+    if file.is_dir():
+        typer.echo(f"error: script {file} is a directory, not a file of commands", err=True)
+        raise typer.Exit(2)
     if not file.is_file():
         typer.echo(f"error: script {file} does not exist", err=True)
         raise typer.Exit(2)
     lines = file.read_text().splitlines()
-    settings = sessions.Settings.resolve(domain or Globals.domain, store or Globals.store)
-    if not (domain or Globals.domain) and (file.parent / "domain.py").is_file():
+    domain = domain if domain is not None else invocation.domain
+    store = store if store is not None else invocation.store
+    settings = sessions.Settings.resolve(domain, store)
+    if not domain and (file.parent / "domain.py").is_file():
         settings.domain = str(file.parent / "domain.py")
     scratch = None
-    if not (store or Globals.store):
+    if store is None:
         scratch = tempfile.mkdtemp(prefix="workbench-script-")
         settings.store = str(Path(scratch) / "store")
-    session = sessions.Session(settings, debug=Globals.debug, deterministic=not real_ids)
+    session = sessions.Session(settings, debug=invocation.debug, deterministic=not real_ids)
+    interpreter = Interpreter(session, debug=invocation.debug)
     failures = 0
     try:
         try:
             session.load(write=True)
-        except ProteanException as exc:
-            typer.echo(f"error: {describe_error(exc)}", err=True)
-            raise typer.Exit(2) from None
-        shell = Shell(session, input=DummyInput(), output=DummyOutput(), history=InMemoryHistory())
+        except Exception as exc:
+            problem = classify(exc)
+            typer.echo(problem.line, err=True)
+            raise typer.Exit(int(problem.code)) from None
         for number, raw in enumerate(lines, 1):
             line = raw.strip()
             if not line or line.startswith("#"):
@@ -66,18 +71,18 @@ def script(
             should_fail = line.startswith("!")
             command = line[1:].strip() if should_fail else line
             print(f"$ {command}", flush=True)
-            code = shell.execute(command)
+            result = interpreter.execute(command)
             sys.stdout.flush()
-            if code == "exit":
+            if result.exit:
                 break
-            if (code != 0) != should_fail:
+            if (result.code != 0) != should_fail:
                 failures += 1
-                what = "succeeded but was expected to fail" if should_fail else f"failed (exit {code})"
+                what = "succeeded but was expected to fail" if should_fail else f"failed (exit {result.code})"
                 typer.echo(f"{file}:{number}: `{command}` {what}", err=True)
                 if not keep_going:
                     break
     finally:
-        session.close()
+        interpreter.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     if failures:

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+import typer
+from workbench.cli.command import DomainOpt, StoreOpt, invocation_of
+from workbench.cli.invocation import Invocation
+from workbench.cli.main import app
 
-from workbench.cli.main import DomainOpt, Globals, StoreOpt, app
 
-
-def open_shell(domain: str | None, store: str | None) -> None:
-    """Load the domain with a writable store and run the REPL until Ctrl-D."""
-    import typer
+def open_shell(invocation: Invocation, domain: str | None, store: str | None) -> int:
+    """Load the domain with a writable store and run the REPL until Ctrl-D; returns the exit code."""
     from workbench.cli import session as sessions
-    from workbench.cli.main import describe_error
+    from workbench.cli.errors import classify
     from workbench.cli.repl.shell import Shell
-    from workbench.core.exceptions import ProteanException
 
-    settings = sessions.Settings.resolve(domain or Globals.domain, store or Globals.store)
-    session = sessions.Session(settings, debug=Globals.debug, deterministic=Globals.deterministic)
+    settings = sessions.Settings.resolve(
+        domain if domain is not None else invocation.domain, store if store is not None else invocation.store
+    )
+    session = sessions.Session(settings, debug=invocation.debug, deterministic=invocation.deterministic)
     try:
         session.load(write=True)
-    except ProteanException as exc:
-        typer.echo(f"error: {describe_error(exc)}", err=True)
-        raise typer.Exit(2) from None
-    shell: Any = Shell(session)
-    shell.run()
+    except Exception as exc:
+        session.close()
+        problem = classify(exc)
+        typer.echo(problem.line, err=True)
+        return int(problem.code)
+    Shell(session).run()
+    return 0
 
 
 @app.command()
-def shell(domain: DomainOpt = None, store: StoreOpt = None) -> None:
+def shell(ctx: typer.Context, domain: DomainOpt = None, store: StoreOpt = None) -> None:
     """Open the interactive workbench on the domain and store (Ctrl-D leaves)."""
-    open_shell(domain, store)
+    code = open_shell(invocation_of(ctx), domain, store)
+    if code:
+        raise typer.Exit(code)

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from workbench.cli.command import invocation_of
 from workbench.cli.exit_codes import ExitCode
-from workbench.cli.main import Globals, JsonOpt, StoreOpt, app, describe_error
+from workbench.cli.main import JsonOpt, StoreOpt, app
 
 store_app = typer.Typer(
     help="Check a store's files; repair a damaged journal (keeping a backup).", no_args_is_help=True
@@ -19,40 +20,45 @@ store_app = typer.Typer(
 app.add_typer(store_app, name="store")
 
 
-def _store_path(store: str | None) -> str:
+def _store_path(ctx: typer.Context, store: str | None) -> str:
     from workbench.cli.session import Settings
 
-    return Settings.resolve(None, store or Globals.store).store or ".workbench"
+    given = store if store is not None else invocation_of(ctx).store
+    return Settings.resolve(None, given).store or ".workbench"
 
 
-def _run(command: str, json_mode: bool, body: Callable[[Any], int]) -> None:
-    """Run ``body(output)``; a workbench error is one line (or the envelope) and exit 2."""
+def _run(ctx: typer.Context, command: str, json_mode: bool, body: Callable[[Any], int]) -> None:
+    """Run ``body(output)``; an error is one classified line (or the envelope) with its exit code.
+
+    No domain is loaded, so these commands do not go through :func:`~workbench.cli.command.command`.
+    """
+    from workbench.cli.errors import classify, print_traceback
     from workbench.cli.output import Output
-    from workbench.core.exceptions import ProteanException
 
     output = Output(json_mode=json_mode)
     try:
         code = body(output)
-    except ProteanException as exc:
-        if Globals.debug:
-            raise
+    except Exception as exc:
+        problem = classify(exc)
+        if invocation_of(ctx).debug:
+            print_traceback(exc)
         if json_mode:
-            output.envelope(command, None, status="error", errors=[describe_error(exc)])
+            output.envelope(command, None, status="error", errors=[problem.message])
         else:
-            typer.echo(f"error: {describe_error(exc)}", err=True)
-        code = ExitCode.USAGE
+            output.err.print(problem.line, markup=False, highlight=False, soft_wrap=True)
+        code = problem.code
     if code:
         raise typer.Exit(int(code))
 
 
 @store_app.command("check")
-def check(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def check(ctx: typer.Context, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Read every file of the store and report damage (writes nothing; exit 1 when damaged)."""
 
     def body(out: Any) -> int:
         from workbench.core.store.maintenance import check_store
 
-        report = check_store(_store_path(store))
+        report = check_store(_store_path(ctx, store))
         if out.json_mode:
             out.envelope("store check", report.to_dict(), status="ok" if report.ok else "failure")
         else:
@@ -73,11 +79,12 @@ def check(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
                 typer.echo("ok")
         return ExitCode.OK if report.ok else ExitCode.FAILURE
 
-    _run("store check", as_json, body)
+    _run(ctx, "store check", as_json, body)
 
 
 @store_app.command("repair")
 def repair(
+    ctx: typer.Context,
     drop_after: Annotated[
         int, typer.Option("--drop-after", metavar="SEQ", help="Keep the commits up to SEQ; drop the rest.")
     ],
@@ -89,7 +96,7 @@ def repair(
     def body(out: Any) -> int:
         from workbench.core.store.maintenance import repair_store
 
-        result = repair_store(_store_path(store), drop_after=drop_after)
+        result = repair_store(_store_path(ctx, store), drop_after=drop_after)
         if out.json_mode:
             out.envelope("store repair", result.to_dict())
         else:
@@ -99,4 +106,4 @@ def repair(
             )
         return ExitCode.OK
 
-    _run("store repair", as_json, body)
+    _run(ctx, "store repair", as_json, body)

@@ -8,13 +8,14 @@ stays instant on a store of 100,000 events.
 from __future__ import annotations
 
 import bisect
-import shlex
+import inspect
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from workbench.cli._lookup import aggregate_methods
+from workbench.cli.words import UnbalancedQuoteError, split_words
 
 SHELL_COMMANDS = ("help", "py", "reload", "watch", "expect", "debug", "exit", "quit")
 LIMIT = 50
@@ -62,8 +63,8 @@ def _options(command: Any) -> list[str]:
 def suggestions(text: str, tree: dict[str, Any], domain: Any, index: StoreIndex) -> list[str]:
     """What could complete the last word of ``text`` (the line up to the cursor)."""
     try:
-        words = shlex.split(text)
-    except ValueError:
+        words = split_words(text)
+    except UnbalancedQuoteError:
         words = text.split()
     if text.endswith(" ") or not words:
         words.append("")
@@ -118,11 +119,13 @@ def _option_values(option: str, domain: Any) -> list[str] | None:
     return None
 
 
-def _fields(element: Any, current: str) -> list[str]:
-    name, sep, _ = current.partition("=")
+def _fields(element: Any, current: str, domain: Any = None) -> list[str]:
+    name, sep, value = current.partition("=")
     fields = element.meta_.fields
     if sep and name in fields and fields[name].choices:
         return [f"{name}={choice}" for choice in fields[name].choices]
+    if sep and name in fields and domain is not None and (name.endswith("_id") or name == "id"):
+        return [f"{name}={i}" for i in _referenced_ids(domain, name, value)]
     return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind == "EVENT"]
 
 
@@ -132,6 +135,41 @@ def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
         return []
     rows = domain.store.rows(domain.repository_for(cls).table)
     return [str(k) for k in _limited(k for k in rows if str(k).startswith(current))]
+
+
+def _referenced_ids(domain: Any, field: str, prefix: str) -> list[str]:
+    """Ids for a ``*_id`` field: of the aggregate it names (``order_id`` -> Order), else of every aggregate."""
+    wanted = field[: -len("_id")].replace("_", "").lower()
+    aggregates = domain.registry.aggregates
+    chosen = [c for n, c in aggregates.items() if n.lower() == wanted] or list(aggregates.values())
+    found: list[str] = []
+    for cls in chosen:
+        rows = domain.store.rows(domain.repository_for(cls).table)
+        found.extend(str(k) for k in _limited(k for k in rows if str(k).startswith(prefix)))
+    return found[:LIMIT]
+
+
+def describe(head: str, args: list[str], suggestion: str, domain: Any) -> str:
+    """A short note shown beside a suggestion: a method's signature, an event id's type and stream."""
+    registry = domain.registry
+    if head == "call" and len(args) == 2:
+        cls = registry.aggregates.get(args[0])
+        method = getattr(cls, suggestion, None) if cls is not None else None
+        if method is not None:
+            return f"{suggestion}{_signature(method)}"
+    if head == "events trace":
+        message = domain.event_store.get_message(suggestion)
+        if message is not None:
+            return f"#{message.global_position} {message.type.split('.')[-2]} {message.stream_name}"
+    return ""
+
+
+def _signature(method: Any) -> str:
+    try:
+        parameters = list(inspect.signature(method).parameters.values())[1:]  # not `self`
+    except (TypeError, ValueError):
+        return "(...)"
+    return f"({', '.join(str(p) for p in parameters)})"
 
 
 def _limited(items: Iterable[Any]) -> Iterator[Any]:
@@ -148,12 +186,12 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
         if position == 0:
             return list(registry.events)
         event = registry.events.get(args[0])
-        return _fields(event, current) if event is not None else []
+        return _fields(event, current, domain) if event is not None else []
     if head == "new":
         if position == 0:
             return list(registry.aggregates)
         cls = registry.aggregates.get(args[0])
-        return _fields(cls, current) if cls is not None else []
+        return _fields(cls, current, domain) if cls is not None else []
     if head in ("show", "call", "events history"):
         if position == 0:
             return [*registry.aggregates, *registry.projections] if head == "show" else list(registry.aggregates)
@@ -162,6 +200,16 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
         if head == "call" and position == 2:
             cls = registry.aggregates.get(args[0])
             return list(aggregate_methods(cls)) if cls else []
+        if head == "call" and position >= 3:  # the method's parameters, as keywords
+            cls = registry.aggregates.get(args[0])
+            method = getattr(cls, args[2], None) if cls is not None else None
+            if method is None:
+                return []
+            try:
+                parameters = list(inspect.signature(method).parameters)[1:]
+            except (TypeError, ValueError):
+                return []
+            return [f"{p}=" for p in parameters if not any(a.startswith(f"{p}=") for a in args[3:])]
         return []
     if head == "query":
         if position == 0:
@@ -174,7 +222,7 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
         return list(registry.projections)
     if head in ("events read", "streams", "replay") and position == 0:
         names = (
-            ["$all", *sorted(domain.store.state.categories)]
+            ["all", *sorted(domain.store.state.categories)]
             if head != "streams"
             else sorted(domain.store.state.categories)
         )
@@ -201,5 +249,20 @@ class WorkbenchCompleter(Completer):
             return
         text = document.text_before_cursor
         word = "" if text.endswith(" ") else (text.split()[-1] if text.split() else "")
+        words = text.split()
+        if text.endswith(" "):
+            words.append("")
+        head, args = _head_and_args(words, self.shell.commands)
         for suggestion in suggestions(text, self.shell.commands, domain, self.index):
-            yield Completion(suggestion, start_position=-len(word))
+            meta = describe(head, args, suggestion, domain) if head else ""
+            yield Completion(suggestion, start_position=-len(word), display_meta=meta or None)
+
+
+def _head_and_args(words: list[str], tree: dict[str, Any]) -> tuple[str, list[str]]:
+    """The command (``events trace``) and the positional words before the one being completed."""
+    if len(words) < 2:
+        return "", []
+    head, rest = words[0], words[1:-1]
+    if isinstance(tree.get(head), dict) and rest:
+        head, rest = f"{head} {rest[0]}", rest[1:]
+    return head, [w for w in rest if not w.startswith("-")]

@@ -1,47 +1,26 @@
-"""The prompt-toolkit session: the same commands as the one-shot CLI, on one loaded domain."""
+"""The prompt-toolkit shell: prompt, history, completion and toolbar around the one interpreter."""
 
 from __future__ import annotations
 
+import contextvars
 import os
-import shlex
 import sys
 import threading
-import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import typer
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import create_app_session
+from prompt_toolkit.application import create_app_session, run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.patch_stdout import patch_stdout
 from workbench.cli import session as sessions
+from workbench.cli.interpreter import HELP, Interpreter
+from workbench.cli.render import plural
 from workbench.cli.repl.completion import WorkbenchCompleter, command_tree
 
-try:  # Typer 0.26+ vendors click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer
-    import click.exceptions as click_exceptions  # type: ignore[no-redef]
-
-HELP = """\
-Commands are the workbench's own, without the `workbench` word:
-  raise EVENT field=value ...     new AGGREGATE field=value ...    call AGGREGATE ID METHOD [args]
-  show AGGREGATE [ID]             streams [CATEGORY]               events read|search|history|trace|stats
-  replay CATEGORY [--dry-run]     process | run                    subscriptions status
-  dlq list|inspect|replay|replay-all|skip|purge|export            info [--mermaid]
-  check idempotency|determinism   clock [advance 30s]
-Shell commands:
-  help [COMMAND]   this text, or one command's options
-  py EXPR          evaluate Python with domain, repo(Agg) and every element in scope; `py` alone: >>> mode
-  reload           re-import the domain file (the store is kept) and say what changed
-  watch on|off     reload whenever the domain file is saved
-  expect ...       check the store: Agg[field=value].field == V, Agg.count, events STREAM,
-                   dlq [HANDLER], status HANDLER, lag HANDLER (operators == != >= <= > <)
-  debug on|off     show tracebacks for errors
-  exit             leave (or Ctrl-D); Ctrl-C cancels the line or a running replay
-"""
+__all__ = ["HELP", "Shell", "history_path"]
 
 
 def history_path() -> Path:
@@ -56,18 +35,14 @@ class Shell:
     def __init__(
         self, session: sessions.Session, *, input: Any = None, output: Any = None, history: History | None = None
     ) -> None:
-        from typer.main import get_command
-        from workbench.cli.main import app
-
         self.session = session
         self._input = input
-        self.click_app = get_command(app)
+        self.interpreter = Interpreter(session, debug=session.debug)
+        self.interpreter.in_background = self.in_background
+        self.click_app = self.interpreter.click_app
         self.commands = command_tree(self.click_app)
-        self.python_mode = False
-        self._python_names: dict[str, Any] = {}
-        self.lock = threading.RLock()
-        self._watcher: threading.Thread | None = None
-        self._watching = threading.Event()
+        self._running = False
+        self._context = contextvars.copy_context()
         if history is None:
             path = history_path()
             try:
@@ -91,224 +66,92 @@ class Shell:
         """The loaded domain."""
         return self.session.domain
 
+    @property
+    def python_mode(self) -> bool:
+        """Whether lines are Python (after a bare ``py``)."""
+        return self.interpreter.python_mode
+
+    def in_background(self, work: Callable[[], None]) -> None:
+        """Run ``work`` from a background thread (a ``watch`` reload) without writing over the prompt.
+
+        While the prompt is drawn, the prompt's own loop runs it through ``run_in_terminal``:
+        the prompt and toolbar are hidden, ``work`` prints, and they are drawn again below.
+        """
+        app = self.prompt.app
+        loop = app.loop
+        claim = threading.Lock()  # whoever takes it runs the work: the prompt's loop, or this thread
+        if self._running and app.is_running and loop is not None:
+            done = threading.Event()
+
+            def in_terminal() -> None:
+                if claim.acquire(blocking=False):
+                    try:
+                        work()
+                    finally:
+                        done.set()
+
+            # In the shell's context: prompt_toolkit finds the running app through a context
+            # variable, which this (watcher) thread does not have.
+            loop.call_soon_threadsafe(lambda: run_in_terminal(in_terminal), context=self._context)
+            # The prompt may end (a line was entered) before its loop gets to the work.
+            while not done.wait(0.2):
+                if not app.is_running and claim.acquire(blocking=False):
+                    break
+            else:
+                return
+        with self.interpreter.lock:
+            work()
+
     # -- the loop ---------------------------------------------------------------------
 
     def run(self) -> None:
         """Prompt until Ctrl-D or ``exit``; the store is closed (and unlocked) on the way out."""
-        sessions.ACTIVE = self.session
         try:
             # A fresh app session binds prompt_toolkit's output to the current stdout
             # (its default is cached process-wide from the first use).
-            with create_app_session(input=self._input), patch_stdout(raw=True):
+            # No patch_stdout: commands run while no prompt is drawn, so they write straight to
+            # the terminal, in order, before the next prompt (a proxy flushed from another
+            # thread could land on the line of the prompt drawn meanwhile). Background output
+            # goes through in_background.
+            with create_app_session(input=self._input):
+                self._context = contextvars.copy_context()
+                settings = self.session.settings
+                print(
+                    f"workbench shell on {settings.domain} ({settings.store or '.workbench'}); "
+                    "`help` lists the commands, Tab completes, Ctrl-D leaves",
+                    flush=True,
+                )
+                self._running = True
                 while True:
                     try:
-                        line = self.prompt.prompt(">>> " if self.python_mode else "workbench> ")
+                        line = self.prompt.prompt(self._prompt_text())
                     except KeyboardInterrupt:
                         continue
                     except EOFError:
                         if self.python_mode:
-                            self.python_mode = False
+                            self.interpreter.python_mode = False
+                            self.interpreter._python_lines.clear()
                             continue
                         break
                     if self.execute(line) == "exit":
                         break
+                    # Flush what the command printed before the next prompt is drawn, so
+                    # output never lands on the line of an already drawn prompt.
+                    sys.stdout.flush()
+                    sys.stderr.flush()
         finally:
-            sessions.ACTIVE = None
-            self._watching.clear()
-            self.session.close()
+            self._running = False
+            self.interpreter.close()
+
+    def _prompt_text(self) -> str:
+        if not self.python_mode:
+            return "workbench> "
+        return "... " if self.interpreter._python_lines else ">>> "
 
     def execute(self, line: str) -> int | str:
-        """Run one line; returns the exit code, or ``"exit"``."""
-        text = line.strip()
-        if self.python_mode:
-            if text in ("exit", "exit()", "quit"):
-                self.python_mode = False
-                return 0
-            return self.python(line)
-        if not text or text.startswith("#"):
-            return 0
-        word, _, rest = text.partition(" ")
-        if word in ("exit", "quit"):
-            return "exit"
-        if word == "help":
-            return self.help(rest.strip())
-        if word == "py":
-            if not rest.strip():
-                self.python_mode = True
-                print("Python mode: domain, repo(Agg) and every element are in scope; `exit` or Ctrl-D to leave")
-                return 0
-            return self.python(rest)
-        if word == "reload":
-            return self.reload()
-        if word == "watch":
-            return self.watch(rest.strip())
-        if word == "expect":
-            return self.expect(rest)
-        if word == "debug":
-            self.session.debug = rest.strip() != "off"
-            print(f"debug {'on' if self.session.debug else 'off'}")
-            return 0
-        return self.command(text)
-
-    def command(self, text: str) -> int:
-        """Run a workbench command through the very code the one-shot CLI runs."""
-        try:
-            args = shlex.split(text)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if args and args[0] == "workbench":
-            args = args[1:]
-        if args and args[0] == "shell":
-            print("error: already in the shell", file=sys.stderr)
-            return 2
-        with self.lock:
-            previous, sessions.ACTIVE = sessions.ACTIVE, self.session
-            try:
-                from workbench.cli.main import Globals
-
-                Globals.debug = self.session.debug
-                result = self.click_app.main(args, prog_name="workbench", standalone_mode=False)
-                return int(result or 0)
-            except click_exceptions.ClickException as exc:
-                print(f"error: {exc.format_message()}", file=sys.stderr)
-                return 2
-            except typer.Abort:
-                print("cancelled", file=sys.stderr)
-                return 1
-            except KeyboardInterrupt:
-                print("cancelled", file=sys.stderr)
-                return 1
-            except Exception as exc:  # an error in user code must not end the session
-                self._report(exc)
-                return 2
-            finally:
-                sessions.ACTIVE = previous
-
-    def _report(self, exc: BaseException) -> None:
-        if self.session.debug:
-            traceback.print_exception(exc)
-        else:
-            from workbench.cli.main import describe_error
-
-            print(f"error: {type(exc).__name__}: {describe_error(exc)}", file=sys.stderr)
-
-    # -- shell commands ---------------------------------------------------------------
-
-    def help(self, name: str) -> int:
-        """The overview, or one command's help (its options come from the CLI itself)."""
-        if not name:
-            print(HELP)
-            return 0
-        return self.command(f"{name} --help")
-
-    def namespace(self) -> dict[str, Any]:
-        """What ``py`` sees."""
-        from workbench.core.context import current_domain
-
-        domain = self.domain
-        # One namespace for the whole session, so `py x = ...` then `py x` works; the
-        # domain's names are refreshed each time because `reload` replaces them.
-        names = self._python_names
-        names.update(
-            {
-                "domain": domain,
-                "current_domain": current_domain,
-                "repo": domain.repository_for,
-                "engine": self.session.engine,
-            }
-        )
-        names.update(domain.registry.aggregates)
-        names.update(domain.registry.events)
-        names.update(domain.registry.event_handlers)
-        return names
-
-    def python(self, source: str) -> int:
-        """Evaluate an expression (printing its value) or run a statement."""
-        namespace = self.namespace()
-        with self.lock, self.domain.domain_context():
-            try:
-                try:
-                    code = compile(source, "<workbench>", "eval")
-                except SyntaxError:
-                    exec(compile(source, "<workbench>", "exec"), namespace)
-                    return 0
-                value = eval(code, namespace)
-                if value is not None:
-                    print(repr(value))
-                return 0
-            except Exception as exc:
-                self._report(exc)
-                return 1
-
-    def expect(self, text: str) -> int:
-        """Check a value in the store; print a readable diff when it does not hold."""
-        from workbench.cli.expectations import evaluate
-
-        with self.lock:
-            try:
-                outcome = evaluate(text, self.domain, self.session.engine)
-            except Exception as exc:
-                self._report(exc)
-                return 2
-        if outcome.held:
-            print(f"ok: {outcome.subject} {outcome.op} {outcome.actual!r}")
-            return 0
-        print(f"FAILED: {outcome.explain()}", file=sys.stderr)
-        return 1
-
-    def reload(self) -> int:
-        """Re-import the domain file onto the same store and report what changed."""
-        from workbench.core.loader import load_domain
-
-        with self.lock:
-            old = self.domain
-            try:
-                new = load_domain(self.session.settings.domain or "")
-            except Exception as exc:
-                self._report(exc)
-                print("the previous domain stays loaded", file=sys.stderr)
-                return 2
-            new.bind_store(old.store)
-            if self.session.deterministic:  # keep counting ids and the virtual clock where they were
-                new.identity_function, new.clock = old.identity_function, old.clock
-            self.session.domain = new
-            self.session._engine = None
-        for line in describe_changes(old, new):
-            print(line)
-        return 0
-
-    def watch(self, mode: str) -> int:
-        """``watch on``: reload whenever the domain file changes; ``watch off`` stops."""
-        if mode == "off":
-            self._watching.clear()
-            print("watch off")
-            return 0
-        path = Path(self.session.settings.domain or "")
-        if not path.is_file():
-            print("error: watch needs a domain file, not a module", file=sys.stderr)
-            return 2
-        if self._watching.is_set():
-            print("already watching")
-            return 0
-        self._watching.set()
-
-        def loop() -> None:
-            stamp = path.stat().st_mtime
-            while self._watching.wait(0.5) and self._watching.is_set():
-                try:
-                    current = path.stat().st_mtime
-                except OSError:
-                    continue
-                if current != stamp:
-                    stamp = current
-                    print(f"\n{path.name} changed; reloading")
-                    self.reload()
-
-        self._watcher = threading.Thread(target=loop, daemon=True, name="workbench-watch")
-        self._watcher.start()
-        print(f"watching {path}")
-        return 0
+        """Run one line through the interpreter; returns the exit code, or ``"exit"``."""
+        result = self.interpreter.execute(line)
+        return "exit" if result.exit else result.code
 
     # -- toolbar ----------------------------------------------------------------------
 
@@ -323,29 +166,13 @@ class Shell:
             status = []
         pending = sum(s.lag + s.pending for s in status if s.subscription_type == "stream" or s.lag)
         dlq = sum(s.dlq_depth for s in status)
+        count = domain.store.event_count()
         parts = [
             ("", f" {domain.name} "),
             ("", f"| {domain.store.location} "),
             ("", f"| {domain.config['event_processing']} "),
-            ("", f"| {domain.store.event_count()} events "),
+            ("", f"| {count} {plural(count, 'event')} "),
             ("", f"| {pending} pending "),
             ("bg:ansired fg:ansiwhite bold" if dlq else "", f"| DLQ {dlq} "),
         ]
         return FormattedText(parts)
-
-
-def describe_changes(old: Any, new: Any) -> list[str]:
-    """Lines saying which elements the reload added, removed or changed."""
-    lines = []
-    for kind in ("aggregates", "events", "event_handlers"):
-        before, after = getattr(old.registry, kind), getattr(new.registry, kind)
-        label = kind.replace("_", " ").rstrip("s")
-        for name in after.keys() - before.keys():
-            lines.append(f"+ {label} {name}")
-        for name in before.keys() - after.keys():
-            lines.append(f"- {label} {name}")
-    for name, handler in new.registry.event_handlers.items():
-        previous = old.registry.event_handlers.get(name)
-        if previous is not None and previous._handlers != handler._handlers:
-            lines.append(f"~ event handler {name}: methods {sorted(handler._handlers.items())}")
-    return lines or ["reloaded; no elements added or removed"]

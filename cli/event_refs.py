@@ -1,0 +1,72 @@
+"""How people name events and streams on the command line, resolved against the store.
+
+* An event: its id, a unique prefix of it (4+ characters), or its global position
+  (``#6``, or ``6`` when no id starts with it) -- the ``#`` column of every event table.
+* A stream or category: ``order-42``, a unique prefix of a stream's id
+  (``order-0000``), ``order``, ``shop::order``, or ``all``/``$all`` (a POSIX shell
+  expands ``$all`` to nothing, so ``all`` is accepted too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core._naming import suggestion
+from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
+
+MIN_PREFIX = 4
+
+
+def event_id(domain: Any, text: str) -> str | None:
+    """The id of the event ``text`` names, or None when it names none (it may be a correlation id).
+
+    Raises:
+        IncorrectUsageError: a prefix matches several events, or ``#N`` is past the end.
+    """
+    state = domain.store.state
+    number = text[1:] if text.startswith("#") else text
+    # `#6` is always a position; a bare `6` too, unless it starts an id (deterministic ids are digits).
+    bare_prefix = (
+        not text.startswith("#") and len(text) >= MIN_PREFIX and any(str(i).startswith(text) for i in state.event_ids)
+    )
+    if number.isdigit() and not bare_prefix:
+        position = int(number)
+        if not 1 <= position <= len(state.events):
+            raise IncorrectUsageError(f"no event at global position {position} (the store has {len(state.events)})")
+        return str(state.events[position - 1]["id"])
+    if text in state.event_ids:
+        return text
+    if len(text) < MIN_PREFIX:
+        return None
+    matches = [i for i in state.event_ids if str(i).startswith(text)]
+    if len(matches) > 1:
+        raise IncorrectUsageError(f"`{text}` is the start of {len(matches)} event ids; give more of it (or #N)")
+    return str(matches[0]) if matches else None
+
+
+def stream_name(domain: Any, text: str) -> str:
+    """A stream, a category or ``$all``, as typed, checked against the store.
+
+    Raises:
+        IncorrectUsageError: an unknown category, or a prefix matching several streams.
+        ObjectNotFoundError: a stream of a known category that holds no events.
+    """
+    from workbench.cli._lookup import category_name
+
+    if text in ("all", "$all"):
+        return "$all"
+    name = domain.normalize_category(text)
+    state = domain.store.state
+    if "-" not in name:
+        return category_name(domain, name)
+    if name in state.streams:
+        return str(name)
+    category = category_name(domain, name.partition("-")[0], allow_all=False)
+    matches = [s for s in state.streams if s.startswith(name)]
+    if len(matches) == 1:
+        return str(matches[0])
+    if len(matches) > 1:
+        raise IncorrectUsageError(f"`{text}` is the start of {len(matches)} streams; give more of it")
+    streams = [s for s in state.streams if s.startswith(category + "-")]
+    hint = suggestion(name, streams, known=f" (`workbench streams {category}` lists its {len(streams)} streams)")
+    raise ObjectNotFoundError(f"stream `{name}` has no events{hint}")
