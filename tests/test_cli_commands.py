@@ -300,14 +300,22 @@ def test_run_stops_cleanly_on_ctrl_c(payments, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        time.sleep(0.2)
-        rows = payments.json("subscriptions", "status")["data"]["subscriptions"]
-        if {r["handler"]: r for r in rows}["PostToLedger"]["lag"] == 0:
-            break
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    try:
+        # A loaded machine can take a while to start the engine: signal only once it is running
+        # (its signal handlers are installed before it saves its first cursor).
+        deadline = time.time() + 120
+        caught_up = False
+        while time.time() < deadline and not caught_up:
+            time.sleep(0.2)
+            rows = payments.json("subscriptions", "status")["data"]["subscriptions"]
+            caught_up = {r["handler"]: r for r in rows}["PostToLedger"]["lag"] == 0
+        assert caught_up, "the engine did not process the backlog"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "Processed 3 deliveries" in out
