@@ -212,22 +212,27 @@ def test_toolbar_shows_pending_and_dlq(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_real_terminal_session(tmp_path):
-    import time
-
-    pexpect = pytest.importorskip("pexpect")
+def spawn_shell(pexpect, domain, tmp_path):
+    """`python -m workbench` on a real terminal (a pty), with the shell's state under tmp_path."""
     env = {
         **os.environ,
-        "WORKBENCH_DOMAIN": str(SHOP),
+        "WORKBENCH_DOMAIN": str(domain),
         "WORKBENCH_STORE": str(tmp_path / "store"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "NO_COLOR": "1",
         "TERM": "xterm",
         "PROMPT_TOOLKIT_NO_CPR": "1",
     }
-    child = pexpect.spawn(
+    return pexpect.spawn(
         sys.executable, ["-m", "workbench"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
     )
+
+
+def test_real_terminal_session(tmp_path):
+    import time
+
+    pexpect = pytest.importorskip("pexpect")
+    child = spawn_shell(pexpect, SHOP, tmp_path)
     try:
         child.expect("workbench>")
         time.sleep(0.5)  # let the prompt finish starting up before typing, as a person would
@@ -319,18 +324,7 @@ def test_output_comes_before_the_next_prompt_and_watch_prints_above_it(tmp_path)
     pexpect = pytest.importorskip("pexpect")
     domain_file = tmp_path / "watched.py"
     domain_file.write_text(SHOP.read_text())
-    env = {
-        **os.environ,
-        "WORKBENCH_DOMAIN": str(domain_file),
-        "WORKBENCH_STORE": str(tmp_path / "store"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "NO_COLOR": "1",
-        "TERM": "xterm",
-        "PROMPT_TOOLKIT_NO_CPR": "1",
-    }
-    child = pexpect.spawn(
-        sys.executable, ["-m", "workbench"], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(40, 140)
-    )
+    child = spawn_shell(pexpect, domain_file, tmp_path)
     try:
         child.expect("workbench>")
         time.sleep(0.5)
