@@ -86,6 +86,17 @@ def test_the_imports_load_and_the_supported_ones_work(tmp_path):
     domain.close()
 
 
+def failed_info(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """`workbench info` on a domain file that must fail to load: the result and its non-blank lines."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("workbench")), "--domain", str(path), "--store", str(tmp_path / "s"), "info"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    return result, [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+
+
 @pytest.mark.parametrize(
     ("usage", "expected"),
     [
@@ -104,20 +115,7 @@ def test_the_imports_load_and_the_supported_ones_work(tmp_path):
 )
 def test_using_a_feature_not_supported_yet_fails_at_load_with_one_line(tmp_path, usage, expected):
     path = write(tmp_path, IMPORTS + "domain = Domain(name='Shelf')\n" + usage)
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("workbench")),
-            "--domain",
-            str(path),
-            "--store",
-            str(tmp_path / "s"),
-            "info",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    result, lines = failed_info(path, tmp_path)
     assert len(lines) == 1, lines
     assert expected in lines[0] and "not supported yet" in lines[0]
     assert "Traceback" not in result.stderr
@@ -150,19 +148,6 @@ def test_a_misspelt_annotation_is_one_line_from_the_cli(tmp_path):
         "class Parcel:\n"
         "    weight: Integr(min_value=0)\n"
     )
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("workbench")),
-            "--domain",
-            str(path),
-            "--store",
-            str(tmp_path / "s"),
-            "info",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    result, lines = failed_info(path, tmp_path)
     assert len(lines) == 1, lines
     assert "`Parcel.weight`: unknown name `Integr`" in lines[0]
