@@ -143,7 +143,7 @@ class _Recorder:
         self.store = store
         self.delivery = Delivery()
         self._commit = store.commit
-        store.commit = self._record  # type: ignore[method-assign]
+        store.commit = self._record  # type: ignore[method-assign,assignment]
 
     def _record(self, changes: list[Change], events: list[dict[str, Any]] | None = None) -> None:
         writes = [

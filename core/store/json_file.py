@@ -28,8 +28,8 @@ import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError, ValidationError
 from workbench.core.store import journal
 from workbench.core.store._lock import WriterLock
+from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
-from workbench.core.store.port import LoadReport
 from workbench.core.store.state import Op, StoreState
 
 FORMAT_VERSION = 1

@@ -18,8 +18,8 @@ from typing import Any
 from workbench.core.exceptions import StoreError
 from workbench.core.store import journal
 from workbench.core.store._lock import WriterLock
+from workbench.core.store.durability import LoadReport
 from workbench.core.store.json_file import JOURNAL, SNAPSHOT, JsonFilePersistence, _write_atomically, missing_commits
-from workbench.core.store.port import LoadReport
 from workbench.core.store.state import StoreState
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from workbench.core.store.port import LoadReport
+import orjson
+from workbench.core.store.durability import LoadReport
+from workbench.core.store.json_file import unstorable_value
 from workbench.core.store.state import Op, StoreState
 
 
@@ -23,7 +25,15 @@ class MemoryPersistence:
         return LoadReport(replayed_commits=len(self._commits))
 
     def append(self, seq: int, ops: list[Op]) -> None:
-        """Keep the commit (documents are never mutated after commit, so no copy)."""
+        """Keep the commit (documents are never mutated after commit, so no copy).
+
+        Raises:
+            ValidationError: a value JSON cannot hold, refused as the disk store would.
+        """
+        try:
+            orjson.dumps(ops)
+        except orjson.JSONEncodeError as exc:
+            raise unstorable_value(ops, exc) from None
         self._commits.append((seq, ops))
 
     def wants_compaction(self, *, closing: bool) -> bool:
