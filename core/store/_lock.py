@@ -65,3 +65,76 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+class CommitLock:
+    """The store's writer lock, taken for one commit at a time.
+
+    Several processes write one store: each holds the ``flock`` only while it catches
+    up with the journal, checks versions and appends, so none waits longer than the
+    others' commits take. The file stays open between commits (taking the lock is then
+    one system call).
+    """
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._fd: int | None = None
+        self.held = False
+
+    def acquire(self) -> None:
+        """Wait (up to the timeout) until no other process holds the lock, then take it.
+
+        Raises:
+            StoreLockedError: another process held it for the whole timeout.
+            StoreError: the lock file cannot be opened.
+        """
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._wait()
+        self.held = True
+        try:
+            os.pwrite(self._fd, f"{os.getpid():<10}\n".encode(), 0)
+        except OSError:
+            pass  # the pid only names the holder in messages; the flock is what matters
+
+    def _wait(self) -> None:
+        assert self._fd is not None
+        deadline = time.monotonic() + max(self.timeout, 0.0)
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    try:
+                        holder = self.path.read_text().strip()
+                    except OSError:
+                        holder = ""
+                    who = f"process {holder}" if holder else "another process"
+                    raise StoreLockedError(
+                        f"store {self.path.parent} is in use by {who}, which held its lock for "
+                        f"{self.timeout:g}s (set WORKBENCH_LOCK_TIMEOUT to wait longer)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def release(self) -> None:
+        """Let other processes commit (idempotent)."""
+        if self._fd is not None and self.held:
+            self.held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release and close the lock file (idempotent)."""
+        self.release()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

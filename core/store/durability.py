@@ -32,6 +32,20 @@ class Persistence(Protocol):
         """Fill an empty ``state`` with everything committed so far."""
         ...
 
+    def lock(self) -> None:
+        """Take the lock that serializes commits of every process and instance."""
+        ...
+
+    def unlock(self) -> None:
+        """Release it."""
+        ...
+
+    def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
+        """Apply what others committed since ``state`` was read; may return a fresh state.
+
+        ``locked`` says the caller holds :meth:`lock` (so repairs may be written)."""
+        ...
+
     def append(self, seq: int, ops: list[Op]) -> None:
         """Make one commit durable; it must be whole or absent after any crash."""
         ...

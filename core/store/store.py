@@ -93,21 +93,29 @@ class Store:
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.location} is closed")
-            self.committing = True
+            persistence = self.persistence
+            # The writer lock covers one commit: other processes commit between ours, so
+            # catch up on their commits before checking versions against them.
+            persistence.lock()
             try:
-                self._commit_locked(changes, events)
-            except BaseException:
-                for record in events:
-                    record["position"] = record["global_position"] = None
-                raise
-            finally:
-                self.committing = False
-            if self.persistence.wants_compaction(closing=False):
+                self.state = persistence.catch_up(self.state, locked=True)
+                self.committing = True
                 try:
-                    self.persistence.compact(self.state)
-                except OSError as exc:
-                    # The commit is already durable in the journal; compaction can wait.
-                    log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
+                    self._commit_locked(changes, events)
+                except BaseException:
+                    for record in events:
+                        record["position"] = record["global_position"] = None
+                    raise
+                finally:
+                    self.committing = False
+                if persistence.wants_compaction(closing=False):
+                    try:
+                        persistence.compact(self.state)
+                    except OSError as exc:
+                        # The commit is already durable in the journal; compaction can wait.
+                        log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
+            finally:
+                persistence.unlock()
 
     def _commit_locked(self, changes: Sequence[Change], events: list[dict[str, Any]]) -> None:
         state = self.state
@@ -264,12 +272,17 @@ class Store:
         return len(self.state.rows(table))
 
     def refresh(self) -> None:
-        """Catch up on commits other processes made (nothing to do within one process)."""
+        """Catch up on the commits other processes (or stores on the same data) made."""
+        with self._lock:
+            if not self._closed:
+                self.state = self.persistence.catch_up(self.state, locked=False)
 
     def scratch_copy(self) -> Store:
         """An in-memory copy to try changes on (``replay --dry-run``); the original is untouched."""
-        twin = Store(MemoryPersistence())
-        twin.state = self.state.copy()
+        with self._lock:
+            state = self.state.copy()
+        twin = Store(MemoryPersistence(base_seq=state.seq))
+        twin.state = state
         return twin
 
     # -- lifecycle --------------------------------------------------------------------
@@ -277,7 +290,12 @@ class Store:
     def compact(self) -> None:
         """Rewrite the snapshot now (the journal restarts empty)."""
         with self._lock:
-            self.persistence.compact(self.state)
+            self.persistence.lock()
+            try:
+                self.state = self.persistence.catch_up(self.state, locked=True)
+                self.persistence.compact(self.state)
+            finally:
+                self.persistence.unlock()
 
     def close(self) -> None:
         """Compact a large journal, then release files and the writer lock (idempotent)."""
@@ -287,7 +305,13 @@ class Store:
             self._closed = True
             try:
                 if not self.read_only and self.persistence.wants_compaction(closing=True):
-                    self.persistence.compact(self.state)
+                    self.persistence.lock()
+                    try:
+                        # Another process may have committed since: the snapshot holds it too.
+                        self.state = self.persistence.catch_up(self.state, locked=True)
+                        self.persistence.compact(self.state)
+                    finally:
+                        self.persistence.unlock()
             except (OSError, StoreError) as exc:
                 # Every commit is already durable in the journal: closing still succeeds.
                 log.warning(
