@@ -29,6 +29,9 @@ from workbench.core.repository import Repository
 from workbench.core.store import Store, open_store
 from workbench.core.unsupported import DOMAIN_DECORATORS, Unsupported
 
+# A store one thread works on for a while (a dry run), seen only by that thread.
+_STORE_OVERRIDE: ContextVar[tuple[Any, Store] | None] = ContextVar("workbench_store_override", default=None)
+
 T = TypeVar("T", bound=type)
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -299,7 +302,10 @@ class Domain:
 
     @property
     def store(self) -> Store:
-        """The store this domain reads and writes (bound at ``init``)."""
+        """The store this domain reads and writes (bound at ``init``; see :meth:`using_store`)."""
+        override = _STORE_OVERRIDE.get()
+        if override is not None and override[0] is self:
+            return override[1]
         if self._store is None:
             self.init()
         assert self._store is not None
@@ -311,6 +317,22 @@ class Domain:
             self.init()
         self._store = store
         self._repositories.clear()
+
+    @contextlib.contextmanager
+    def using_store(self, store: Store) -> Iterator[Store]:
+        """Read and write ``store`` inside the block, in this thread only.
+
+        Replay dry-runs, rebuilds and checks work on a scratch store this way: other
+        threads (the shell's toolbar, a file watcher, a running engine) keep seeing the
+        bound store the whole time.
+        """
+        if not self.initialized:
+            self.init()
+        token = _STORE_OVERRIDE.set((self, store))
+        try:
+            yield store
+        finally:
+            _STORE_OVERRIDE.reset(token)
 
     def close(self) -> None:
         """Close the bound store and release its lock."""

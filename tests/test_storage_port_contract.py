@@ -37,4 +37,3 @@ class TestJsonFileStore(StorageContract):
 
 def test_the_shipped_store_is_a_storage_port() -> None:
     assert isinstance(Store(MemoryPersistence()), StoragePort)
-

@@ -204,6 +204,26 @@ class StorageContract:
         found = store.get_event("order-1#1")
         assert found is not None and found.position == 1 and found.global_position == 2
 
+    def test_counts_lasts_types_and_correlations(self) -> None:
+        store = self.new()
+        first, second, third = event("a-1", 0), event("b-1", 0), event("a-2", 0)
+        first.metadata["correlation_id"] = third.metadata["correlation_id"] = "c-1"
+        second.type = "Test.Other.v1"
+        store.commit([], [first, second, third])
+        assert store.count_events("a") == 2 and store.count_events("a", position=2) == 1
+        assert store.count_events("$all", position=2) == 2 and store.count_events("zzz") == 0
+        last = store.last_in_category("a")
+        assert last is not None and last.id == "a-2#0" and store.last_in_category("zzz") is None
+        assert store.event_types() == {"Test.Happened.v1": 2, "Test.Other.v1": 1}
+        assert [e.id for e in store.read_correlation("c-1")] == ["a-1#0", "a-2#0"]
+        assert store.find_event_ids("a-") == ["a-1#0", "a-2#0"]
+        assert store.find_event_ids("a-", limit=1) == ["a-1#0"] and store.find_event_ids("x") == []
+
+    def test_tables_lists_what_holds_documents(self) -> None:
+        store = self.new()
+        store.commit([put("one", {"id": 1}), put("two", {"id": 2})])
+        assert sorted(store.tables()) == ["one", "two"]
+
     def test_streams_in_order_of_first_event(self) -> None:
         store = self.new()
         store.commit([], [event("b-2", 0), event("a-1", 0), event("b-2", 1)])

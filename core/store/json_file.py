@@ -443,8 +443,7 @@ class JsonFilePersistence:
         except journal.JournalDamaged as damaged:
             damaged.damage.offset += offset
             raise StoreCorruptError(
-                f"{damaged.damage.describe(path)}; "
-                f"`workbench store check` shows the details"
+                f"{damaged.damage.describe(path)}; `workbench store check` shows the details"
             ) from None
 
     def _cut(self, path: Path, good_end: int, torn_bytes: int) -> None:

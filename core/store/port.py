@@ -188,6 +188,27 @@ class StoragePort(Protocol):
         """Every category with its event count, in the order of their first events."""
         ...
 
+    def count_events(self, category: str, *, position: int = 1) -> int:
+        """How many events of exactly ``category`` (every event for ``$all``) have a global
+        position >= ``position``."""
+        ...
+
+    def last_in_category(self, category: str) -> EventRecord | None:
+        """The newest event of exactly ``category``, or None."""
+        ...
+
+    def event_types(self) -> dict[str, int]:
+        """Every stored event type with its event count."""
+        ...
+
+    def read_correlation(self, correlation_id: str) -> list[EventRecord]:
+        """Events whose ``metadata["correlation_id"]`` is ``correlation_id``, in global order."""
+        ...
+
+    def find_event_ids(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Ids of events that start with ``prefix`` (for names typed in short), in global order."""
+        ...
+
     # -- documents -------------------------------------------------------------------
 
     def get(self, table: str, key: Any) -> dict[str, Any] | None:
@@ -204,6 +225,10 @@ class StoragePort(Protocol):
 
     def count(self, table: str) -> int:
         """How many documents ``table`` holds."""
+        ...
+
+    def tables(self) -> list[str]:
+        """Every table that holds (or held) documents."""
         ...
 
     # -- lifecycle -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -229,6 +230,44 @@ class Store:
         """Every category with its event count."""
         return {name: len(positions) for name, positions in self.state.categories.items()}
 
+    def count_events(self, category: str, *, position: int = 1) -> int:
+        """How many events of exactly ``category`` (all of them for ``$all``) from ``position`` on."""
+        state = self.state
+        if category == ALL:
+            return max(len(state.events) - max(position, 1) + 1, 0)
+        positions = state.categories.get(category, ())
+        # Event index i has global position i + 1.
+        return len(positions) - bisect_left(positions, max(position, 1) - 1)
+
+    def last_in_category(self, category: str) -> EventRecord | None:
+        """The newest event of exactly ``category``, or None."""
+        positions = self.state.categories.get(category)
+        return EventRecord.from_dict(self.state.events[positions[-1]]) if positions else None
+
+    def event_types(self) -> dict[str, int]:
+        """Every stored event type with its event count."""
+        counts: dict[str, int] = {}
+        for record in self.state.events:
+            kind = record["type"]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def read_correlation(self, correlation_id: str) -> list[EventRecord]:
+        """Events of one correlation, in global order."""
+        return [
+            EventRecord.from_dict(r) for r in self.state.events if r["metadata"].get("correlation_id") == correlation_id
+        ]
+
+    def find_event_ids(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Ids of events starting with ``prefix``, in global order."""
+        found: list[str] = []
+        for event_id in self.state.event_ids:
+            if str(event_id).startswith(prefix):
+                found.append(event_id)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
     # Plain-dict reads for the engine's hot paths (no typed copy per event).
 
     def stream_records(self, stream: str, *, position: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -270,6 +309,14 @@ class Store:
     def count(self, table: str) -> int:
         """How many documents ``table`` holds."""
         return len(self.state.rows(table))
+
+    def tables(self) -> list[str]:
+        """Every table that holds (or held) documents."""
+        return list(self.state.tables)
+
+    def commit_count(self) -> int:
+        """How many commits the store holds (this embedded store numbers them)."""
+        return self.state.seq
 
     def refresh(self) -> None:
         """Catch up on the commits other processes (or stores on the same data) made."""
