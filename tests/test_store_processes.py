@@ -179,3 +179,16 @@ def test_a_shell_and_one_shot_commands_share_a_store(tmp_path):
     assert child.exitstatus == 0
     shown = json.loads(workbench(store, "show", "Inventory", "--json").stdout)
     assert sorted(i["book_id"] for i in shown["data"]["items"]) == ["from-one-shot", "from-shell"]
+
+
+def test_a_repair_made_while_a_store_is_open_wins(store_dir):
+    from workbench.core.store.maintenance import repair_store
+
+    with open_store(store_dir) as store:
+        for key in range(3):
+            store.commit([Change("t", "id", key, {"id": key})])
+        repair_store(store_dir, drop_after=1)  # as `workbench store repair` in another terminal
+        store.commit([Change("t", "id", "after", {"id": "after"})])
+        assert set(store.rows("t")) == {0, "after"}
+    with open_store(store_dir, read_only=True) as again:
+        assert set(again.rows("t")) == {0, "after"} and not again.load_report.notes

@@ -72,8 +72,9 @@ class CommitLock:
 
     Several processes write one store: each holds the ``flock`` only while it catches
     up with the journal, checks versions and appends, so none waits longer than the
-    others' commits take. The file stays open between commits (taking the lock is then
-    one system call).
+    others' commits take. The file stays open between commits, so taking the lock is one
+    system call; who holds it is asked of the kernel (``/proc/locks``) only when a
+    wait times out.
     """
 
     def __init__(self, path: Path, *, timeout: float) -> None:
@@ -89,35 +90,28 @@ class CommitLock:
             StoreLockedError: another process held it for the whole timeout.
             StoreError: the lock file cannot be opened.
         """
-        if self._fd is None:
+        fd = self._fd
+        if fd is None:
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fd = self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise StoreError(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from None
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._wait()
+            self._wait(fd)
         self.held = True
-        try:
-            os.pwrite(self._fd, f"{os.getpid():<10}\n".encode(), 0)
-        except OSError:
-            pass  # the pid only names the holder in messages; the flock is what matters
 
-    def _wait(self) -> None:
-        assert self._fd is not None
+    def _wait(self, fd: int) -> None:
         deadline = time.monotonic() + max(self.timeout, 0.0)
         delay = 0.001
         while True:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    try:
-                        holder = self.path.read_text().strip()
-                    except OSError:
-                        holder = ""
+                    holder = lock_holder(fd)
                     who = f"process {holder}" if holder else "another process"
                     raise StoreLockedError(
                         f"store {self.path.parent} is in use by {who}, which held its lock for "
@@ -138,3 +132,20 @@ class CommitLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def lock_holder(fd: int) -> str:
+    """The pid holding a ``flock`` on the open file ``fd``, as the kernel reports it ("" if unknown)."""
+    try:
+        stat = os.fstat(fd)
+        with open("/proc/locks") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        return ""
+    wanted = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:123 0 EOF"; "->" marks a waiter.
+        if len(fields) >= 6 and fields[1] == "FLOCK" and "->" not in fields and fields[5] == wanted:
+            return fields[4] if fields[4] != str(os.getpid()) else ""
+    return ""

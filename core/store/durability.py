@@ -40,6 +40,10 @@ class Persistence(Protocol):
         """Release it."""
         ...
 
+    def begin_commit(self, state: StoreState) -> StoreState:
+        """:meth:`lock`, then :meth:`catch_up` (releasing the lock if that fails)."""
+        ...
+
     def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
         """Apply what others committed since ``state`` was read; may return a fresh state.
 

@@ -159,6 +159,7 @@ class JsonFilePersistence:
         self._journal_id: tuple[int, int] | None = None
         self._journal_size = 0
         self._strays_checked = False
+        self._journal_path = str(self.path / JOURNAL)
         self._snapshot_size = 0
         self._journal_version = JOURNAL_FORMAT
         if self.path.exists() and not self.path.is_dir():
@@ -348,6 +349,18 @@ class JsonFilePersistence:
         if self._lock is not None:
             self._lock.release()
 
+    def begin_commit(self, state: StoreState) -> StoreState:
+        """Take the lock and catch up: what a commit does first (see :meth:`catch_up`)."""
+        lock = self._lock
+        if lock is None:
+            raise StoreError(f"store {self.path} is open read-only")
+        lock.acquire()
+        try:
+            return self.catch_up(state, locked=True)
+        except BaseException:
+            lock.release()
+            raise
+
     def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
         """Bring ``state`` up to date with what other processes committed since it was read.
 
@@ -359,6 +372,19 @@ class JsonFilePersistence:
         Returns:
             ``state`` itself, or a fresh state when the store had to be read again.
         """
+        try:
+            current = os.stat(self._journal_path)
+        except FileNotFoundError:
+            current = None
+        except OSError:
+            current = None
+        if (
+            current is not None
+            and (self._fd is not None or not locked)
+            and current.st_size == self._journal_size
+            and (current.st_dev, current.st_ino) == self._journal_id
+        ):
+            return state  # the common case: nobody else committed since our last look
         path = self.path / JOURNAL
         try:
             current = os.stat(path)
@@ -399,8 +425,9 @@ class JsonFilePersistence:
             self._fd = None
         stat, raw = self._read_with_stat(path)
         if raw is None or stat is None or not raw.strip():
-            self._journal_id = _file_id(stat)
-            self._journal_size = 0 if raw is None else len(raw)
+            # No journal to append to: a locked catch-up writes a fresh header.
+            self._journal_id = None
+            self._journal_size = 0
             return state
         header = journal.read_header(raw)
         if header is None or header.version not in journal.READABLE_FORMATS or header.base_seq > state.seq:
@@ -413,6 +440,13 @@ class JsonFilePersistence:
         end = journal.ScanEnd()
         self._journal_version = header.version
         self._apply_lines(state, path, raw, header, end, offset=0)
+        if end.last_seq < state.seq:
+            # The journal ends before commits we hold (`store repair --drop-after` dropped
+            # them): what is on disk wins, so read the store again.
+            fresh = StoreState()
+            self.load_without_lock(fresh)
+            self._snapshot_changed()
+            return fresh
         self._journal_size = end.good_end
         self._journal_id = _file_id(stat)
         self._snapshot_changed()

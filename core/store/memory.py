@@ -35,6 +35,13 @@ class MemoryPersistence:
         """Let the next commit in."""
         self._writer.release()
 
+    def begin_commit(self, state: StoreState) -> StoreState:
+        """Take the lock and apply what other stores sharing this object committed."""
+        self._writer.acquire()
+        if state.seq - self._base_seq != len(self._commits):
+            self.catch_up(state, locked=True)
+        return state
+
     def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
         """Apply the commits other stores sharing this object made since ``state`` was read."""
         commits = self._commits

@@ -75,36 +75,34 @@ class Store:
         """
         if not changes and not events:
             return
-        typed: list[EventRecord] = []
-        records: list[dict[str, Any]] = []
-        for record in events or ():
-            if isinstance(record, EventRecord):
-                typed.append(record)
-                records.append(record.as_dict())
-            else:
-                records.append(record)
-        if typed:
+        records: list[dict[str, Any]]
+        if events is None:
+            records = []
+        elif any(type(record) is not dict for record in events):
+            typed: list[Any] = list(events)
+            records = [r.as_dict() if isinstance(r, EventRecord) else r for r in typed]
             try:
                 self.commit(changes, records)
             finally:
                 for one, plain in zip(typed, records, strict=True):
-                    one.position, one.global_position = plain["position"], plain["global_position"]
+                    if isinstance(one, EventRecord):
+                        one.position, one.global_position = plain["position"], plain["global_position"]
             return
-        events = records
+        else:
+            records = events  # type: ignore[assignment]  # every one is a dict (checked above)
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.location} is closed")
             persistence = self.persistence
             # The writer lock covers one commit: other processes commit between ours, so
             # catch up on their commits before checking versions against them.
-            persistence.lock()
+            self.state = persistence.begin_commit(self.state)
             try:
-                self.state = persistence.catch_up(self.state, locked=True)
                 self.committing = True
                 try:
-                    self._commit_locked(changes, events)
+                    self._commit_locked(changes, records)
                 except BaseException:
-                    for record in events:
+                    for record in records:
                         record["position"] = record["global_position"] = None
                     raise
                 finally:
