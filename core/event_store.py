@@ -93,12 +93,7 @@ class EventStore:
 
     def stream_counts(self) -> dict[str, int]:
         """How many streams each category has."""
-        categories = self.domain.store.categories()
-        counts: dict[str, int] = {}
-        for name in self.domain.store.streams():
-            category = stream_category(name, categories)
-            counts[category] = counts.get(category, 0) + 1
-        return counts
+        return self.domain.store.stream_counts()
 
     def append(
         self,

@@ -189,6 +189,7 @@ class StorageContract:
         assert store.categories() == {"order": 2, "order-lines": 1, "orders": 1, "reorder": 1}
         assert store.streams("order") == {"order-1": 1, "order-2": 1}
         assert store.streams("order-lines") == {"order-lines-1": 1}
+        assert store.stream_counts() == {"order": 2, "order-lines": 1, "orders": 1, "reorder": 1}
 
     def test_read_category_and_all_from_a_global_position(self) -> None:
         store = self.new()

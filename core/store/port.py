@@ -188,6 +188,10 @@ class StoragePort(Protocol):
         """Every category with its event count, in the order of their first events."""
         ...
 
+    def stream_counts(self) -> dict[str, int]:
+        """Every category with how many streams hold its events."""
+        ...
+
     def count_events(self, category: str, *, position: int = 1) -> int:
         """How many events of exactly ``category`` (every event for ``$all``) have a global
         position >= ``position``."""

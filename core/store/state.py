@@ -30,6 +30,8 @@ class StoreState:
         self.streams: dict[str, array[int]] = {}
         self.categories: dict[str, array[int]] = {}
         self.event_ids: dict[str, int] = {}
+        # category -> how many streams hold its events (kept as streams appear).
+        self.stream_counts: dict[str, int] = {}
         # (table, field) -> value -> {key: None}; built on first query, kept up to date.
         self._indexes: dict[tuple[str, str], dict[Any, dict[Any, None]]] = {}
         self._indexed_fields: dict[str, list[str]] = {}
@@ -59,6 +61,8 @@ class StoreState:
         stream = self.streams.get(record["stream_name"])
         if stream is None:
             self.streams[record["stream_name"]] = array("q", (index,))
+            counts = self.stream_counts
+            counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
         else:
             stream.append(index)
         category = self.categories.get(record["stream_category"])
@@ -74,11 +78,15 @@ class StoreState:
         ids = self.event_ids
         streams: dict[str, list[int]] = {}
         categories: dict[str, list[int]] = {}
+        counts = self.stream_counts
+        known = self.streams
         for index, record in enumerate(records, base):
             ids[record["id"]] = index
             stream = streams.get(record["stream_name"])
             if stream is None:
                 streams[record["stream_name"]] = [index]
+                if record["stream_name"] not in known:
+                    counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
             else:
                 stream.append(index)
             category = categories.get(record["stream_category"])
@@ -146,6 +154,7 @@ class StoreState:
         twin.streams = {name: array("q", positions) for name, positions in self.streams.items()}
         twin.categories = {name: array("q", positions) for name, positions in self.categories.items()}
         twin.event_ids = dict(self.event_ids)
+        twin.stream_counts = dict(self.stream_counts)
         twin.seq = self.seq
         return twin
 

@@ -228,6 +228,10 @@ class Store:
         """Every category with its event count."""
         return {name: len(positions) for name, positions in self.state.categories.items()}
 
+    def stream_counts(self) -> dict[str, int]:
+        """Every category with how many streams hold its events."""
+        return dict(self.state.stream_counts)
+
     def count_events(self, category: str, *, position: int = 1) -> int:
         """How many events of exactly ``category`` (all of them for ``$all``) from ``position`` on."""
         state = self.state
