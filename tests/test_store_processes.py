@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -161,14 +162,19 @@ def test_a_shell_and_one_shot_commands_share_a_store(tmp_path):
     try:
         child.expect("workbench>")
         time.sleep(0.5)
-        child.send("new Inventory book_id=from-shell in_stock=7\r")
-        child.expect("Inventory saved")
-        # The shell holds its store open; another process writes to it meanwhile.
-        workbench(store, "new", "Inventory", "book_id=from-one-shot", "in_stock=5")
-        time.sleep(0.3)
+        # One-shot commands in a loop in another "terminal" while the shell writes too.
+        loop = threading.Thread(
+            target=lambda: [workbench(store, "new", "Inventory", f"book_id=one-shot-{n}", "in_stock=5") for n in range(4)]
+        )
+        loop.start()
+        for n in range(3):
+            child.send(f"new Inventory book_id=shell-{n} in_stock=7\r")
+            child.expect("Inventory saved")
+            time.sleep(0.3)
+        loop.join()
         child.send("show Inventory\r")
-        child.expect("Inventory \\(2\\)")
-        child.expect("from-one-shot")
+        child.expect("Inventory \\(7\\)")
+        child.expect("one-shot-3")
         for _ in range(5):
             time.sleep(0.5)
             child.sendcontrol("d")
@@ -178,7 +184,10 @@ def test_a_shell_and_one_shot_commands_share_a_store(tmp_path):
         child.close()
     assert child.exitstatus == 0
     shown = json.loads(workbench(store, "show", "Inventory", "--json").stdout)
-    assert sorted(i["book_id"] for i in shown["data"]["items"]) == ["from-one-shot", "from-shell"]
+    assert sorted(i["book_id"] for i in shown["data"]["items"]) == [
+        *(f"one-shot-{n}" for n in range(4)),
+        *(f"shell-{n}" for n in range(3)),
+    ]
 
 
 def test_a_repair_made_while_a_store_is_open_wins(store_dir):
