@@ -29,9 +29,13 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from workbench.core.exceptions import ExpectedVersionError
     from workbench.core.store import Change, open_store
-    name, rounds = sys.argv[1], int(sys.argv[2])
+    import os, time
+    name, rounds, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     conflicts = 0
+    while not os.path.exists(go):  # start together, so the commits interleave
+        time.sleep(0.001)
     with open_store({path!r}, lock_timeout=60) as store:
+        store.persistence.compact_min_bytes = 5_000  # compact often: the others must notice
         for n in range(rounds):
             event = {{"id": f"{{name}}-{{n}}", "type": "T.Counted.v1", "stream_name": f"writer-{{name}}",
                      "stream_category": "writer", "time": "", "data": {{"n": n}},
@@ -51,14 +55,17 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_three_writer_processes_lose_nothing(tmp_path, store_dir):
+def test_three_writer_processes_lose_nothing_while_compacting(tmp_path, store_dir):
     script = tmp_path / "writer.py"
     script.write_text(WRITER.format(root=str(ROOT), path=str(store_dir)))
-    rounds = 150
+    rounds = 1500
+    go = tmp_path / "go"
     procs = [
-        subprocess.Popen([sys.executable, str(script), name, str(rounds)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, str(script), name, str(rounds), str(go)], stdout=subprocess.PIPE, text=True)
         for name in ("a", "b", "c")
     ]
+    time.sleep(1.0)  # let all three start up
+    go.touch()
     outputs = [proc.communicate(timeout=240)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0, 0], outputs
     with open_store(store_dir, read_only=True) as store:
@@ -66,6 +73,9 @@ def test_three_writer_processes_lose_nothing(tmp_path, store_dir):
         assert [e.global_position for e in store.read_all()] == list(range(1, 3 * rounds + 1))
         for name in ("a", "b", "c"):
             assert [e.data["n"] for e in store.read_stream(f"writer-{name}")] == list(range(rounds))
+        writers = [e.stream_name for e in store.read_all()]
+        switches = sum(1 for before, after in zip(writers, writers[1:]) if before != after)
+        assert switches > 2, "the writers never interleaved: the test proved nothing"
 
 
 def test_a_stale_version_is_refused_across_processes(store_dir):

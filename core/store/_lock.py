@@ -104,7 +104,7 @@ class CommitLock:
 
     def _wait(self, fd: int) -> None:
         deadline = time.monotonic() + max(self.timeout, 0.0)
-        delay = 0.001
+        delay = 0.0002
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -118,7 +118,9 @@ class CommitLock:
                         f"{self.timeout:g}s (set WORKBENCH_LOCK_TIMEOUT to wait longer)"
                     ) from None
                 time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                # Short naps: a busy writer releases the lock between its commits for
+                # microseconds only, so a long nap could miss many of those chances.
+                delay = min(delay * 2, 0.002)
 
     def release(self) -> None:
         """Let other processes commit (idempotent)."""

@@ -193,9 +193,12 @@ class JsonFilePersistence:
             # so a writer settles them now rather than at its first commit.
             self.lock()
             try:
-                self.catch_up(state, locked=True)
+                current = self.catch_up(state, locked=True)
             finally:
                 self.unlock()
+            if current is not state:
+                # Another process compacted past what we read meanwhile: keep what was read again.
+                state.__dict__.update(current.__dict__)
         return report
 
     def _read(self, path: Path) -> bytes | None:
