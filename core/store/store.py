@@ -216,12 +216,10 @@ class Store:
         """Every stream (of exactly ``category``, if given) with its event count."""
         state = self.state
         if category is None:
-            return {name: len(positions) for name, positions in state.streams.items()}
+            return {name: count for name, count, _first in state.stream_sizes()}
         events = state.events
         return {
-            name: len(positions)
-            for name, positions in state.streams.items()
-            if events[positions[0]]["stream_category"] == category
+            name: count for name, count, first in state.stream_sizes() if events[first]["stream_category"] == category
         }
 
     def categories(self) -> dict[str, int]:
@@ -275,7 +273,7 @@ class Store:
     def stream_records(self, stream: str, *, position: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Like :meth:`read_stream`, as the stored plain records, lazily."""
         state = self.state
-        indexes = state.streams.get(stream, ())
+        indexes = state.stream_indexes(stream)
         start = max(position, 0)
         stop = len(indexes) if limit is None else min(len(indexes), start + max(limit, 0))
         events = state.events
