@@ -6,6 +6,7 @@ import contextlib
 import datetime as _dt
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -31,6 +32,9 @@ from workbench.core.unsupported import DOMAIN_DECORATORS, Unsupported
 
 # A store one thread works on for a while (a dry run), seen only by that thread.
 _STORE_OVERRIDE: ContextVar[tuple[Any, Store] | None] = ContextVar("workbench_store_override", default=None)
+# How many blocks use one now, in any thread: while none does, `store` skips the lookup.
+_OVERRIDES_IN_USE = 0
+_OVERRIDES_LOCK = threading.Lock()
 
 T = TypeVar("T", bound=type)
 
@@ -303,9 +307,10 @@ class Domain:
     @property
     def store(self) -> Store:
         """The store this domain reads and writes (bound at ``init``; see :meth:`using_store`)."""
-        override = _STORE_OVERRIDE.get()
-        if override is not None and override[0] is self:
-            return override[1]
+        if _OVERRIDES_IN_USE:
+            override = _STORE_OVERRIDE.get()
+            if override is not None and override[0] is self:
+                return override[1]
         if self._store is None:
             self.init()
         assert self._store is not None
@@ -328,10 +333,15 @@ class Domain:
         """
         if not self.initialized:
             self.init()
+        global _OVERRIDES_IN_USE
         token = _STORE_OVERRIDE.set((self, store))
+        with _OVERRIDES_LOCK:
+            _OVERRIDES_IN_USE += 1
         try:
             yield store
         finally:
+            with _OVERRIDES_LOCK:
+                _OVERRIDES_IN_USE -= 1
             _STORE_OVERRIDE.reset(token)
 
     def close(self) -> None:

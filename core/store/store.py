@@ -78,7 +78,7 @@ class Store:
         records: list[dict[str, Any]]
         if events is None:
             records = []
-        elif any(type(record) is not dict for record in events):
+        elif events and type(events[0]) is not dict:  # typed records (a list holds one kind or the other)
             typed: list[Any] = list(events)
             records = [r.as_dict() if isinstance(r, EventRecord) else r for r in typed]
             try:
