@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
+from servers import PostgresServer, RedisServer, ServerUnavailable
 from workbench.core import Domain, handle
 from workbench.core.fields import Identifier, Integer, String
 from workbench.core.loader import load_domain
@@ -105,3 +107,33 @@ def check_golden(path: Path, text: str) -> None:
             )
         )
         pytest.fail(f"output differs from {path}; if the change is intended, {how}\n{diff[:6000]}", pytrace=False)
+
+
+# -- real servers (tests marked `postgres` / `redis`) ------------------------------------
+
+
+def _start_server(kind: type[PostgresServer] | type[RedisServer]):
+    """Start a throwaway server, or skip when its binaries are missing (an error under CI=true)."""
+    try:
+        return kind.start()
+    except ServerUnavailable as exc:
+        # CI installs the servers: a missing binary there is a broken CI run, never a skip.
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but {exc}", pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the whole session (started on first use, stopped at the end)."""
+    server = _start_server(PostgresServer)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One redis-server for the whole session (started on first use, stopped at the end)."""
+    server = _start_server(RedisServer)
+    yield server
+    server.stop()

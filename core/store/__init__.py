@@ -1,5 +1,7 @@
 """Storage: the :class:`Store` and its persistence adapters."""
 
+# Registers the postgresql:// adapter (psycopg itself is imported only when one is opened).
+import workbench.core.store.postgres  # noqa: F401
 from workbench.core.store.durability import LoadReport, Persistence
 from workbench.core.store.json_file import JsonFilePersistence
 from workbench.core.store.memory import MemoryPersistence

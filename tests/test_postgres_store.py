@@ -1,0 +1,83 @@
+"""The storage port's contract on a real PostgreSQL server, and how its failures read."""
+
+from __future__ import annotations
+
+import pytest
+from servers import PostgresServer, free_port
+from workbench.core.exceptions import StoreError
+from workbench.core.store import open_store
+from workbench.core.store.contract import StorageContract, event
+from workbench.core.store.port import StoragePort
+
+psycopg = pytest.importorskip("psycopg")
+
+pytestmark = pytest.mark.postgres
+
+
+def reset(server: PostgresServer) -> None:
+    """Drop the store's tables so the next open starts empty."""
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS messages, documents; DROP SEQUENCE IF EXISTS documents_seq")
+
+
+class TestPostgresStore(StorageContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, postgres_server: PostgresServer) -> None:
+        self.server = postgres_server
+        reset(postgres_server)
+
+    def make_store(self) -> StoragePort:
+        return open_store(self.server.url)
+
+    def open_again(self, store: StoragePort) -> StoragePort:
+        return open_store(self.server.url)
+
+
+def test_the_adapter_is_a_storage_port(postgres_server: PostgresServer) -> None:
+    reset(postgres_server)
+    store = open_store(postgres_server.url)
+    try:
+        assert isinstance(store, StoragePort)
+        assert store.location == postgres_server.url
+    finally:
+        store.close()
+
+
+def test_streams_are_stored_in_the_message_store_layout(postgres_server: PostgresServer) -> None:
+    reset(postgres_server)
+    store = open_store(postgres_server.url)
+    try:
+        store.commit([], [event("order-lines-7", 0)])
+    finally:
+        store.close()
+    with psycopg.connect(postgres_server.url) as conn:
+        row = conn.execute(
+            "SELECT id, stream_name, stream_category, type, position, global_position, data, metadata->>'expected_version'"
+            " FROM messages"
+        ).fetchone()
+    assert row == ("order-lines-7#0", "order-lines-7", "order-lines", "Test.Happened.v1", 0, 1, {"n": 0}, None)
+
+
+def test_a_read_only_store_refuses_commits(postgres_server: PostgresServer) -> None:
+    reset(postgres_server)
+    store = open_store(postgres_server.url, read_only=True)
+    try:
+        with pytest.raises(StoreError, match="read-only"):
+            store.commit([], [event("order-1", 0)])
+    finally:
+        store.close()
+
+
+def test_a_server_that_is_down_is_one_line_naming_it() -> None:
+    url = f"postgresql://postgres:secret@127.0.0.1:{free_port()}/shop"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    message = str(caught.value)
+    assert "\n" not in message and "secret" not in message
+    assert message.startswith(f"cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:{url.split(':')[3]}")
+
+
+def test_an_unknown_database_is_one_line_naming_it(postgres_server: PostgresServer) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(postgres_server.url_for("no_such_db"))
+    assert "\n" not in str(caught.value) and "no_such_db" in str(caught.value)
