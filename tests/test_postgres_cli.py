@@ -50,6 +50,10 @@ def test_write_commands_and_reads_through_postgres(postgres_server: PostgresServ
     assert f"order-{order_id}" in workbench(url, "events", "read", "order")
     trace = workbench(url, "events", "trace", message["id"])
     assert "ManageInventory: ok" in trace and "OrderSummaryProjector: ok" in trace
+    # replay runs the handlers again on an in-memory copy first (--dry-run), then for real.
+    assert "Would change" in workbench(url, "replay", "order", "--dry-run")
+    assert "replayed 2 events of order" in workbench(url, "replay", "order")
+    assert json.loads(workbench(url, "dlq", "list", "--json"))["data"]["total"] == 0
     with __import__("psycopg").connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM messages").fetchone() == (2,)
 

@@ -81,3 +81,23 @@ def test_an_unknown_database_is_one_line_naming_it(postgres_server: PostgresServ
     with pytest.raises(StoreError) as caught:
         open_store(postgres_server.url_for("no_such_db"))
     assert "\n" not in str(caught.value) and "no_such_db" in str(caught.value)
+
+
+def test_a_scratch_copy_holds_everything_and_writes_stay_in_it(postgres_server: PostgresServer) -> None:
+    from workbench.core.store.port import DocumentChange
+
+    reset(postgres_server)
+    store = open_store(postgres_server.url)
+    try:
+        store.commit(
+            [DocumentChange("aggregate:order", "order_id", "o1", {"order_id": "o1", "_version": 0}, -1)],
+            [event("order-1", 0, expected=-1), event("order-lines-1", 0), event("order-1", 1, expected=0)],
+        )
+        scratch = store.scratch_copy()  # type: ignore[attr-defined]
+        assert scratch.read_all() == store.read_all()
+        assert scratch.find("aggregate:order", "order_id", "o1") == [{"order_id": "o1", "_version": 0}]
+        scratch.commit([], [event("order-1", 2, expected=1)])
+        assert scratch.stream_version("order-1") == 2 and store.stream_version("order-1") == 1
+        assert store.last_position() == 3
+    finally:
+        store.close()

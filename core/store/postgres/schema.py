@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS documents (
     -- insertion order: set when a key is first written, kept by updates
     seq bigint NOT NULL DEFAULT nextval('documents_seq'),
     doc jsonb NOT NULL,
+    key_field text NOT NULL DEFAULT 'id',
     PRIMARY KEY (tbl, key)
 );
 CREATE INDEX IF NOT EXISTS documents_order ON documents (tbl, seq);

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from workbench.core.exceptions import ExpectedVersionError, StoreError
 from workbench.core.store.json_file import unstorable_value
 from workbench.core.store.port import ALL, DocumentChange, EventRecord
+from workbench.core.store.postgres.commit import append_events, check_document
 from workbench.core.store.postgres.schema import (
     COMMIT_LOCK,
     EVENT_COLUMNS,
@@ -29,13 +30,12 @@ from workbench.core.store.postgres.schema import (
     without_password,
 )
 
-_INSERT_EVENT = (
-    "INSERT INTO messages (global_position, position, id, stream_name, stream_category, type, kind, data,"
-    " metadata, time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"
-)
+if TYPE_CHECKING:
+    from workbench.core.store.store import Store
+
 _UPSERT_DOC = (
-    "INSERT INTO documents (tbl, key, doc) VALUES (%s, %s::jsonb, %s::jsonb)"
-    " ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc"
+    "INSERT INTO documents (tbl, key, doc, key_field) VALUES (%s, %s::jsonb, %s::jsonb, %s)"
+    " ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc, key_field = EXCLUDED.key_field"
 )
 
 
@@ -139,13 +139,13 @@ class PostgresStore:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK,))
                 for change, doc in zip(changes, docs, strict=True):
                     key = _json(change.key)
-                    self._check_document(cur, change, key)
+                    check_document(cur, change, key)
                     if doc is None:
                         cur.execute("DELETE FROM documents WHERE tbl = %s AND key = %s::jsonb", (change.table, key))
                     else:
-                        cur.execute(_UPSERT_DOC, (change.table, key, doc))
+                        cur.execute(_UPSERT_DOC, (change.table, key, doc, change.key_field))
                 if records:
-                    self._append(cur, records, rows)
+                    append_events(cur, records, rows)
         except psycopg.errors.UniqueViolation as exc:
             # Only a writer that skipped the commit lock can get here (another tool).
             raise ExpectedVersionError(
@@ -155,61 +155,6 @@ class PostgresStore:
             raise unstorable_value([["ev", r] for r in records], exc) from None
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL at {self._location} refused the commit: {first_line(exc)}") from None
-
-    @staticmethod
-    def _check_document(cur: psycopg.Cursor[Any], change: DocumentChange, key: str) -> None:
-        expected = change.expected_version
-        if expected is None:
-            return
-        cur.execute(
-            "SELECT coalesce((doc->>'_version')::bigint, 0) FROM documents WHERE tbl = %s AND key = %s::jsonb",
-            (change.table, key),
-        )
-        found = cur.fetchone()
-        current = -1 if found is None else found[0]
-        if current != expected:
-            raise ExpectedVersionError(
-                f"Wrong expected version: {expected} "
-                f"(Aggregate: {change.label or change.table}({change.key}), Version: {current})"
-            )
-
-    @staticmethod
-    def _append(cur: psycopg.Cursor[Any], records: list[dict[str, Any]], rows: list[tuple[str, str]]) -> None:
-        cur.execute("SELECT coalesce(max(global_position), 0) FROM messages")
-        found = cur.fetchone()
-        next_global = (found[0] if found else 0) + 1
-        heads: dict[str, int] = {}
-        params = []
-        for record, (data, metadata) in zip(records, rows, strict=True):
-            stream = record["stream_name"]
-            head = heads.get(stream)
-            if head is None:
-                cur.execute("SELECT coalesce(max(position), -1) FROM messages WHERE stream_name = %s", (stream,))
-                got = cur.fetchone()
-                head = got[0] if got else -1
-            expected = (record.get("metadata") or {}).get("expected_version")
-            if expected is not None and expected != head:
-                raise ExpectedVersionError(
-                    f"Wrong expected version: {expected} (Stream: {stream}, Stream Version: {head})"
-                )
-            heads[stream] = head + 1
-            record["position"], record["global_position"] = head + 1, next_global
-            next_global += 1
-            params.append(
-                (
-                    record["global_position"],
-                    record["position"],
-                    record["id"],
-                    stream,
-                    record["stream_category"],
-                    record["type"],
-                    record.get("kind", "EVENT"),
-                    data,
-                    metadata,
-                    record.get("time", ""),
-                )
-            )
-        cur.executemany(_INSERT_EVENT, params)
 
     # -- plumbing for reads ----------------------------------------------------------
 
@@ -404,6 +349,19 @@ class PostgresStore:
 
     def refresh(self) -> None:
         """Nothing to do: every read asks the server."""
+
+    def scratch_copy(self) -> Store:
+        """An in-memory copy of everything stored, to try changes on (``replay --dry-run``,
+        rebuilds, idempotency checks); the database is untouched."""
+        from workbench.core.store.memory import MemoryPersistence
+        from workbench.core.store.store import Store
+
+        docs = self._query("SELECT tbl, key_field, key, doc FROM documents ORDER BY seq")
+        # Appended in global order, every event gets its position again and passes its check.
+        records = list(self.category_records(ALL))
+        twin = Store(MemoryPersistence())
+        twin.commit([DocumentChange(tbl, field, key, doc) for tbl, field, key, doc in docs], records)
+        return twin
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
