@@ -29,7 +29,15 @@ from workbench.core.store import open_store
 from workbench.core.tuning import tune_gc
 
 
-def build_domain() -> tuple[Domain, type, type]:
+def build_domain(*, dead_letter_source: bool = False) -> tuple[Domain, type, type]:
+    """The spec's Shop domain (sync processing).
+
+    Args:
+        dead_letter_source: also register an ``Audit`` aggregate whose ``AuditFlagged``
+            event an always-failing async handler turns into dead letters
+            (``benchmarks/million.py`` needs a few so ``dlq list`` has rows). It lives in
+            its own category so replaying ``order`` never touches it.
+    """
     domain = Domain(name="Shop")
     domain.config["event_processing"] = "sync"
 
@@ -74,6 +82,27 @@ def build_domain() -> tuple[Domain, type, type]:
             inventory = repo.find_by(book_id=event.book_id)
             inventory.reduce_stock(event.quantity)
             repo.add(inventory)
+
+    if dead_letter_source:
+
+        @domain.event(part_of="Audit")
+        class AuditFlagged:
+            audit_id: Identifier(required=True)
+            reason: String(required=True)
+
+        @domain.aggregate
+        class Audit:
+            reason: String(required=True)
+
+            def flag(self) -> None:
+                self.raise_(AuditFlagged(audit_id=self.id, reason=self.reason))
+
+        # "fast": no delay between retries, so building the dead letters takes no time.
+        @domain.event_handler(part_of=Audit, subscription_profile="fast")
+        class AuditHandler:
+            @handle(AuditFlagged)
+            def audit(self, event):
+                raise ValueError(f"synthetic failure: {event.reason}")
 
     domain.init()
     return domain, Order, Inventory
