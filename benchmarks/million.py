@@ -41,8 +41,9 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from ship_cycle import build_domain  # noqa: E402
-from workbench import open_store  # noqa: E402
 from workbench.core.tuning import tune_gc  # noqa: E402
+
+from workbench import open_store  # noqa: E402
 
 CACHE = Path(os.environ.get("WORKBENCH_BENCH_CACHE", Path.home() / ".cache" / "workbench-bench"))
 DEAD_LETTERS = 5
@@ -207,7 +208,9 @@ def main() -> None:
             seconds = statistics.median(s.seconds for s in samples)
             mib = max(s.peak_mib for s in samples)
             target = f"< {READ_SECONDS:.0f} s, < {READ_MIB:.0f} MiB"
-            rows.append((label, f"{seconds:.2f}", f"{mib:,.0f}", target, verdict(seconds < READ_SECONDS and mib < READ_MIB)))
+            rows.append(
+                (label, f"{seconds:.2f}", f"{mib:,.0f}", target, verdict(seconds < READ_SECONDS and mib < READ_MIB))
+            )
 
         # The writer commits to a copy, so the cached store stays as built.
         copy = fresh_copy(big, scratch)
@@ -216,7 +219,15 @@ def main() -> None:
         ]
         seconds = statistics.median(s.seconds for s in samples)
         mib = max(s.peak_mib for s in samples)
-        rows.append(("writer: new Inventory", f"{seconds:.2f}", f"{mib:,.0f}", f"< {WRITER_SECONDS:.0f} s", verdict(seconds < WRITER_SECONDS)))
+        rows.append(
+            (
+                "writer: new Inventory",
+                f"{seconds:.2f}",
+                f"{mib:,.0f}",
+                f"< {WRITER_SECONDS:.0f} s",
+                verdict(seconds < WRITER_SECONDS),
+            )
+        )
 
         # Replay on a fresh copy each run (the real delivery work: handlers save to the copy).
         sizes = sorted({n for n in (10_000, 100_000) if n < events} | {events})
@@ -247,7 +258,7 @@ def main() -> None:
     headings = ("command", "median s", "peak MiB", "target", "result")
     widths = [max(len(str(r[i])) for r in [headings, *rows]) for i in range(5)]
     for row in [headings, *rows]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
     print("replay ev/s counts the replay itself (as --json reports it); median s is the whole command")
 
 
