@@ -7,7 +7,7 @@ Layout of a store folder::
                     bytes; see :mod:`workbench.core.store.journal`)
     snapshot.json   written by compaction, in TinyDB's format: {table: {doc_id: doc}}
                     plus a "_meta" table with the format and the last seq it holds
-    LOCK            the single-writer lock
+    LOCK            the writer lock, taken for one commit at a time
 
 Why not TinyDB's own storage: its insert rewrites the whole table and its JSONStorage
 rewrites the file in place, so neither is O(1) nor crash-safe. Here a commit is one
@@ -25,105 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError, ValidationError
+from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
 from workbench.core.store import journal
+from workbench.core.store._files import file_id as _file_id
+from workbench.core.store._files import write_atomically as _write_atomically
 from workbench.core.store._lock import CommitLock
 from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
+from workbench.core.store.snapshot import EVENTS_TABLE, FORMAT_VERSION, META_TABLE, missing_commits, tinydb_document
 from workbench.core.store.state import Op, StoreState
+from workbench.core.store.storable import unstorable_value
 
-FORMAT_VERSION = 1
 JOURNAL = "journal.jsonl"
 SNAPSHOT = "snapshot.json"
 _EVENT_KEYS = ("id", "stream_name", "stream_category")
-_EVENTS_TABLE = "events"
-_META_TABLE = "_meta"
+_EVENTS_TABLE = EVENTS_TABLE
+_META_TABLE = META_TABLE
 
 log = logging.getLogger("workbench.store")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Disk full or killed mid-write: leave no half-written temp file behind.
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _file_id(stat: os.stat_result | None) -> tuple[int, int] | None:
-    return (stat.st_dev, stat.st_ino) if stat is not None else None
-
-
-def unstorable_value(ops: list[Op], exc: Exception) -> ValidationError:
-    """A :class:`ValidationError` naming the field whose value JSON cannot hold.
-
-    orjson refuses integers beyond 64 bits and nesting deeper than 254 levels; the
-    offending field is found by walking the commit (only after such a failure).
-    """
-    for op in ops:
-        docs = [op[1].get("data") or {}] if op[0] == "ev" else [op[3]] if op[0] == "put" else []
-        for doc in docs:
-            for name, value in doc.items():
-                problem = _unstorable(value, 0)
-                if problem:
-                    return ValidationError({name: [problem]})
-    return ValidationError({"value": [f"cannot be stored: {exc}"]})
-
-
-def _unstorable(value: Any, depth: int) -> str | None:
-    if depth > 250:
-        return "is nested too deeply to store (at most 250 levels)"
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return "is beyond the 64-bit range that can be stored"
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            problem = _unstorable(item, depth + 1)
-            if problem:
-                return problem
-    return None
-
-
-def missing_commits(snapshot_seq: int, base_seq: int) -> str:
-    """What is wrong when the journal starts after the last commit the snapshot holds."""
-    return (
-        f"the journal starts after seq {base_seq} but the snapshot holds only seq {snapshot_seq}, so commits "
-        f"{snapshot_seq + 1}..{base_seq} are missing (the snapshot is older than the journal)"
-    )
-
-
-def tinydb_document(state: StoreState) -> dict[str, Any]:
-    """The whole state in TinyDB's storage format: ``{table: {doc_id: document}}``.
-
-    Events are the ``events`` table (doc_id = global position); the ``_meta`` table
-    records the format and the last commit it holds.
-    """
-    data: dict[str, Any] = {
-        _META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
-        _EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
-    }
-    for table, rows in state.tables.items():
-        data[table] = {str(i + 1): doc for i, doc in enumerate(rows.values())}
-    return data
 
 
 class JsonFilePersistence:

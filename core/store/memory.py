@@ -6,8 +6,8 @@ import threading
 
 import orjson
 from workbench.core.store.durability import LoadReport
-from workbench.core.store.json_file import unstorable_value
 from workbench.core.store.state import Op, StoreState
+from workbench.core.store.storable import unstorable_value
 
 
 class MemoryPersistence:
