@@ -75,6 +75,8 @@ class Session:
         from workbench.core.bootstrap import bootstrap
 
         if self.domain is not None and (not write or not self.read_only):
+            # Other processes (`workbench run`, one-shot commands) commit between our commands.
+            self.domain.store.refresh()
             return self.domain
         if not self.settings.domain:
             from workbench.core.exceptions import DomainLoadError
@@ -135,7 +137,7 @@ def make_deterministic(domain: Any) -> None:
 
     from workbench.core.clock import VirtualClock
 
-    base = domain.store.state.seq
+    base = domain.store.commit_count()
     ids = itertools.count(1)
     epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"

@@ -115,6 +115,8 @@ class Engine:
             while not self._stop.is_set():
                 if self._tick_all(tally, budget=None) == 0:
                     self._stop.wait(poll)
+                    # Other processes (the shell, one-shot commands) commit to this store too.
+                    self.domain.store.refresh()
                 elif progress is not None:
                     progress(tally)
         return tally

@@ -128,10 +128,10 @@ def target_instance(run: Run, event_cls: Any, given: str | None, fields: dict[st
     saved = store.rows(run.domain.repository_for(owner).table) if owner is not None else {}
     label = owner.__name__ if owner is not None else category
     if given is not None:
-        if given in saved or f"{category}-{given}" in store.state.streams:
+        if given in saved or store.stream_version(f"{category}-{given}") >= 0:
             return given
         prefix = f"{category}-{given}"
-        streams = {s.partition("-")[2] for s in store.state.streams if s.startswith(prefix)}
+        streams = {s[len(category) + 1 :] for s in store.streams(category) if s.startswith(prefix)}
         matches = sorted({str(k) for k in saved if str(k).startswith(given)} | streams)
         if len(matches) == 1:
             return matches[0]
