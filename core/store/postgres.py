@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from workbench.core.exceptions import ExpectedVersionError, StoreError, ValidationError
+from workbench.core.store._postgres_engine import EngineReads
 from workbench.core.store.port import ALL, DocumentChange, EventRecord
 
 _COMMIT_LOCK = 0x77_6F_72_6B  # the advisory lock every commit holds ("work")
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_order ON documents (tbl, seq);
 CREATE INDEX IF NOT EXISTS documents_fields ON documents USING gin (doc jsonb_path_ops);
-CREATE TABLE IF NOT EXISTS document_tables (name text PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS document_tables (name text PRIMARY KEY, key_field text NOT NULL DEFAULT 'id');
 """
 
 _EVENT_COLUMNS = "id, type, stream_name, category, data, metadata, time, kind, position, global_position"
@@ -91,8 +92,8 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
     return EventRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9])
 
 
-class PostgresStore:
-    """A :class:`~workbench.core.store.port.StoragePort` on a PostgreSQL database."""
+class PostgresStore(EngineReads):
+    """A :class:`~workbench.core.store.port.StoragePort` on a PostgreSQL database (plus the engine's extra reads)."""
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         try:
@@ -161,7 +162,7 @@ class PostgresStore:
 
     # -- the transaction boundary ------------------------------------------------------
 
-    def commit(self, changes: Sequence[DocumentChange], events: Sequence[EventRecord] = ()) -> None:
+    def _commit_records(self, changes: Sequence[DocumentChange], events: Sequence[EventRecord]) -> None:
         """Write ``changes`` and append ``events`` in one transaction (see the module docstring)."""
         if self._read_only:
             raise StoreError(f"the store at {self.location} is open read-only")
@@ -191,10 +192,10 @@ class PostgresStore:
             record.position, record.global_position = position, global_position
 
     def _write_documents(self, cur: Any, docs: list[tuple[DocumentChange, str | None]]) -> None:
-        tables = sorted({change.table for change, body in docs if body is not None})
+        tables = sorted({(change.table, change.key_field) for change, body in docs if body is not None})
         if tables:
             cur.executemany(
-                "INSERT INTO document_tables (name) VALUES (%s) ON CONFLICT DO NOTHING", [(t,) for t in tables]
+                "INSERT INTO document_tables (name, key_field) VALUES (%s, %s) ON CONFLICT DO NOTHING", tables
             )
         for change, body in docs:
             key = orjson.dumps(change.key).decode()
@@ -345,15 +346,16 @@ class PostgresStore:
 
     def find(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
         """Documents whose ``field`` equals ``value`` (a missing field equals None), by insertion."""
+        return [row[0] for row in self._where_field("doc", table, field, value)]
+
+    def _where_field(self, column: str, table: str, field: str, value: Any) -> list[tuple[Any, ...]]:
         if value is None:
-            sql = (
-                "SELECT doc FROM documents WHERE tbl = %s"
-                " AND coalesce(doc->%s, 'null'::jsonb) = 'null'::jsonb ORDER BY seq"
-            )
-            return [row[0] for row in self._rows(sql, (table, field))]
-        probe = _json({field: value}, field)
-        sql = "SELECT doc FROM documents WHERE tbl = %s AND doc @> %s::jsonb AND doc->%s = %s::jsonb ORDER BY seq"
-        return [row[0] for row in self._rows(sql, (table, probe, field, _json(value, field)))]
+            test, params = "coalesce(doc->%s, 'null'::jsonb) = 'null'::jsonb", [field]
+        else:
+            # Containment finds candidates through the GIN index; equality keeps only exact matches.
+            test = "doc @> %s::jsonb AND doc->%s = %s::jsonb"
+            params = [_json({field: value}, field), field, _json(value, field)]
+        return self._rows(f"SELECT {column} FROM documents WHERE tbl = %s AND {test} ORDER BY seq", [table, *params])
 
     def scan(self, table: str) -> Iterator[dict[str, Any]]:
         """Every document of ``table``, by insertion."""
@@ -363,6 +365,19 @@ class PostgresStore:
         """How many documents ``table`` holds."""
         rows = self._rows("SELECT count(*) FROM documents WHERE tbl = %s", (table,))
         return int(rows[0][0]) if rows else 0
+
+    def _documents_with_keys(self, table: str) -> list[tuple[Any, dict[str, Any]]]:
+        return [
+            (row[0], row[1])
+            for row in self._rows("SELECT key, doc FROM documents WHERE tbl = %s ORDER BY seq", (table,))
+        ]
+
+    def _key_field(self, table: str) -> str:
+        rows = self._rows("SELECT key_field FROM document_tables WHERE name = %s", (table,))
+        return str(rows[0][0]) if rows else "id"
+
+    def _keys(self, table: str, field: str, value: Any) -> list[Any]:
+        return [row[0] for row in self._where_field("key", table, field, value)]
 
     def tables(self) -> list[str]:
         """Every table that holds or held documents."""
