@@ -106,6 +106,8 @@ class PostgresStore(EngineReads):
         self._read_only = read_only
         self._lock = threading.RLock()
         self._closed = False
+        self._known_tables: set[str] = set()
+        self._pending_tables: list[str] = []
         conninfo, schema = _split_url(url)
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
@@ -175,6 +177,7 @@ class PostgresStore(EngineReads):
         with self._lock:
             if self._closed:
                 raise StoreError(f"the store at {self.location} is closed")
+            self._pending_tables = []
             try:
                 with self._conn.transaction(), self._conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_COMMIT_LOCK,))
@@ -188,15 +191,20 @@ class PostgresStore(EngineReads):
                 raise ValidationError({"value": [f"cannot be stored: {exc.diag.message_primary}"]}) from None
             except self._psycopg.Error as exc:
                 raise StoreError(f"PostgreSQL at {self.location} refused the commit: {exc}") from None
+            self._known_tables.update(self._pending_tables)
         for record, (position, global_position) in zip(events, positions, strict=True):
             record.position, record.global_position = position, global_position
 
     def _write_documents(self, cur: Any, docs: list[tuple[DocumentChange, str | None]]) -> None:
-        tables = sorted({(change.table, change.key_field) for change, body in docs if body is not None})
+        tables = sorted(
+            {(c.table, c.key_field) for c, body in docs if body is not None and c.table not in self._known_tables}
+        )
         if tables:
             cur.executemany(
                 "INSERT INTO document_tables (name, key_field) VALUES (%s, %s) ON CONFLICT DO NOTHING", tables
             )
+            # Remembered only once the commit is in (a rolled-back insert would otherwise be skipped).
+            self._pending_tables = [table for table, _ in tables]
         for change, body in docs:
             key = orjson.dumps(change.key).decode()
             if change.expected_version is not None:

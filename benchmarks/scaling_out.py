@@ -1,0 +1,138 @@
+"""Scaling out: ship cycles/s on PostgreSQL vs the embedded store; Redis deliveries/s with one
+and two workers.
+
+It starts its own throwaway PostgreSQL and Redis servers (``workbench.throwaway_servers``,
+the code the tests use) and stops them at the end.
+
+* ship cycles/s: the ship cycle of ``benchmarks/ship_cycle.py`` (its own ``run_cycles``) on a
+  JSON store folder and on a PostgreSQL store (median of --runs runs);
+* deliveries/s: N shipped orders relayed to Redis through the outbox, then handled by the
+  ``ManageInventory`` stream handler in one or two worker *processes* consuming one group,
+  on a PostgreSQL store (each delivery: claim check, handler, receipt, commit, XACK).
+
+    python benchmarks/scaling_out.py                  # N = 2,000 cycles, 2,000 deliveries
+    python benchmarks/scaling_out.py --cycles 500 --deliveries 500 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ship_cycle import build_domain, run_cycles
+from workbench.core.broker import open_broker
+from workbench.core.broker.delivery import BrokerSubscription
+from workbench.core.broker.outbox import OutboxRelay
+from workbench.core.store import open_store
+from workbench.core.subscription_config import resolve
+
+from workbench.throwaway_servers import running_postgres, running_redis
+
+
+def _async_domain(store_url: str):
+    domain, order_cls, inventory_cls = build_domain()
+    domain.config["event_processing"] = "async"
+    domain.bind_store(open_store(store_url))
+    return domain, order_cls, inventory_cls
+
+
+def _prepare_deliveries(store_url: str, broker_url: str, n: int) -> None:
+    domain, order_cls, inventory_cls = _async_domain(store_url)
+    with domain.domain_context():
+        # One book per ten orders, as in ship_cycle.py: two workers rarely update one row at once
+        # (when they do, optimistic concurrency rejects one and its delivery is retried).
+        books = max(n // 10, 1)
+        for i in range(books):
+            domain.repository_for(inventory_cls).add(inventory_cls(book_id=f"book-{i}", in_stock=10**9))
+        orders = domain.repository_for(order_cls)
+        for i in range(n):
+            order = order_cls(book_id=f"book-{i % books}", quantity=1, total_amount=10)
+            order.ship_order()
+            orders.add(order)
+    broker = open_broker(broker_url)
+    OutboxRelay(domain.store, broker, categories={"order"}).relay()
+    broker.close()
+    domain.close()
+
+
+def _worker(store_url: str, broker_url: str, consumer: str, start_at: float) -> None:
+    domain, _order, _inventory = _async_domain(store_url)
+    broker = open_broker(broker_url)
+    handler = domain.registry.event_handlers["ManageInventory"]
+    with domain.domain_context():
+        # A delivery that lost an optimistic-concurrency race is retried after the claim timeout.
+        subscription = BrokerSubscription(
+            domain, handler, resolve(domain, handler), broker, consumer=consumer, claim_after_ms=100
+        )
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while True:
+            if subscription.step(block_ms=20) == 0:
+                summary = broker.summary("order", subscription.name)
+                if summary.lag == 0 and not summary.pending:
+                    break
+    broker.close()
+    domain.close()
+
+
+def deliveries_per_second(pg_url: str, redis_url: str, n: int, workers: int, run: int) -> float:
+    store_url = f"{pg_url}?schema=deliveries_{workers}_{run}"
+    broker_url = redis_url.rsplit("/", 1)[0] + f"/{(workers * 7 + run) % 16}"
+    flush = open_broker(broker_url)
+    flush._client.flushdb()  # type: ignore[attr-defined]
+    flush.close()
+    _prepare_deliveries(store_url, broker_url, n)
+    start_at = time.time() + 1.0  # every worker process is up and connected before the clock starts
+    processes = [
+        multiprocessing.Process(target=_worker, args=(store_url, broker_url, f"w{i}", start_at)) for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    elapsed = time.time() - start_at
+    check = open_store(store_url)
+    handled = check.count("broker_receipts")
+    check.close()
+    dead = len(open_broker(broker_url).dead_letters("order"))
+    if handled + dead != n:
+        raise SystemExit(f"expected {n} deliveries, the store holds {handled} receipts and {dead} dead letters")
+    if dead:
+        print(f"  ({dead} of {n} deliveries were dead-lettered after losing every retry to the other worker)")
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cycles", type=int, default=2000)
+    parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with running_postgres() as pg, running_redis() as redis_server:
+        embedded, postgres = [], []
+        for run in range(args.runs):
+            with tempfile.TemporaryDirectory() as folder:
+                embedded.append(args.cycles / run_cycles(Path(folder) / "store", args.cycles)[0])
+            postgres.append(args.cycles / run_cycles(f"{pg.url}?schema=cycles_{run}", args.cycles)[0])  # type: ignore[arg-type]
+        print(f"ship cycles/s, N={args.cycles}, median of {args.runs}:")
+        print(f"  embedded JSON store : {statistics.median(embedded):8.0f}")
+        print(f"  PostgreSQL          : {statistics.median(postgres):8.0f}")
+        for workers in (1, 2):
+            rates = [
+                deliveries_per_second(pg.url, redis_server.url, args.deliveries, workers, run)
+                for run in range(args.runs)
+            ]
+            label = f"Redis deliveries/s, {workers} worker process{'es' if workers > 1 else ''}"
+            print(f"{label}, N={args.deliveries}: {statistics.median(rates):8.0f}")
+
+
+if __name__ == "__main__":
+    main()
