@@ -1,17 +1,14 @@
-"""Scaling out: ship cycles/s on PostgreSQL vs the embedded store; Redis deliveries/s with one
-and two workers.
+"""Scaling out: Redis deliveries/s with one and two workers.
 
-It starts its own throwaway PostgreSQL and Redis servers (``workbench.throwaway_servers``,
-the code the tests use) and stops them at the end.
+It starts its own throwaway Redis server (``workbench.throwaway_servers``, the code the
+tests use) and stops it at the end. N shipped orders (the domain of
+``benchmarks/ship_cycle.py``) are relayed to Redis through the outbox, then handled by the
+``ManageInventory`` handler in one or two worker *processes* consuming one group, on one
+embedded JSON store folder (each delivery: receipt check, handler, receipt and effects in
+one commit, XACK). Median of --runs runs.
 
-* ship cycles/s: the ship cycle of ``benchmarks/ship_cycle.py`` (its own ``run_cycles``) on a
-  JSON store folder and on a PostgreSQL store (median of --runs runs);
-* deliveries/s: N shipped orders relayed to Redis through the outbox, then handled by the
-  ``ManageInventory`` stream handler in one or two worker *processes* consuming one group,
-  on a PostgreSQL store (each delivery: claim check, handler, receipt, commit, XACK).
-
-    python benchmarks/scaling_out.py                  # N = 2,000 cycles, 2,000 deliveries
-    python benchmarks/scaling_out.py --cycles 500 --deliveries 500 --runs 3
+    python benchmarks/scaling_out.py                  # N = 2,000 deliveries
+    python benchmarks/scaling_out.py --deliveries 500 --runs 3
 """
 
 from __future__ import annotations
@@ -27,14 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ship_cycle import build_domain, run_cycles
+from ship_cycle import build_domain
 from workbench.core.broker import open_broker
 from workbench.core.broker.delivery import BrokerSubscription
 from workbench.core.broker.outbox import OutboxRelay
 from workbench.core.store import open_store
 from workbench.core.subscription_config import resolve
 
-from workbench.throwaway_servers import running_postgres, running_redis
+from workbench.throwaway_servers import running_redis
 
 
 def _async_domain(store_url: str):
@@ -83,8 +80,9 @@ def _worker(store_url: str, broker_url: str, consumer: str, start_at: float) -> 
     domain.close()
 
 
-def deliveries_per_second(pg_url: str, redis_url: str, n: int, workers: int, run: int) -> float:
-    store_url = f"{pg_url}?schema=deliveries_{workers}_{run}"
+def deliveries_per_second(folder: Path, redis_url: str, n: int, workers: int, run: int) -> float:
+    """Deliveries/s of ``n`` relayed events handled by ``workers`` processes on a store in ``folder``."""
+    store_url = str(folder / f"store-{workers}-{run}")
     broker_url = redis_url.rsplit("/", 1)[0] + f"/{(workers * 7 + run) % 16}"
     flush = open_broker(broker_url)
     flush._client.flushdb()  # type: ignore[attr-defined]
@@ -112,26 +110,17 @@ def deliveries_per_second(pg_url: str, redis_url: str, n: int, workers: int, run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cycles", type=int, default=2000)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with running_postgres() as pg, running_redis() as redis_server:
-        embedded, postgres = [], []
-        for run in range(args.runs):
-            with tempfile.TemporaryDirectory() as folder:
-                embedded.append(args.cycles / run_cycles(Path(folder) / "store", args.cycles)[0])
-            postgres.append(args.cycles / run_cycles(f"{pg.url}?schema=cycles_{run}", args.cycles)[0])  # type: ignore[arg-type]
-        print(f"ship cycles/s, N={args.cycles}, median of {args.runs}:")
-        print(f"  embedded JSON store : {statistics.median(embedded):8.0f}")
-        print(f"  PostgreSQL          : {statistics.median(postgres):8.0f}")
+    with running_redis() as redis_server, tempfile.TemporaryDirectory() as folder:
         for workers in (1, 2):
             rates = [
-                deliveries_per_second(pg.url, redis_server.url, args.deliveries, workers, run)
+                deliveries_per_second(Path(folder), redis_server.url, args.deliveries, workers, run)
                 for run in range(args.runs)
             ]
             label = f"Redis deliveries/s, {workers} worker process{'es' if workers > 1 else ''}"
-            print(f"{label}, N={args.deliveries}: {statistics.median(rates):8.0f}")
+            print(f"{label}, N={args.deliveries}, median of {args.runs}: {statistics.median(rates):8.0f}")
 
 
 if __name__ == "__main__":

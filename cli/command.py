@@ -49,10 +49,7 @@ DomainOpt = Annotated[
 StoreOpt = Annotated[
     str | None,
     typer.Option(
-        "--store",
-        metavar="PATH",
-        help="Store folder or postgresql:// URL (or WORKBENCH_STORE; default .workbench).",
-        show_default=False,
+        "--store", metavar="PATH", help="Store folder (or WORKBENCH_STORE; default .workbench).", show_default=False
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the versioned JSON envelope instead of tables.")]
@@ -138,7 +135,7 @@ def _note_missing_store(run: Run) -> None:
     from pathlib import Path
 
     location = run.domain.store.location
-    if location and location != ":memory:" and "://" not in location and not Path(location).exists():
+    if location and location != ":memory:" and not Path(location).exists():
         run.say(
             f"note: there is no store at {location} yet (--store PATH or WORKBENCH_STORE picks another); "
             "`workbench new` or `workbench raise` creates it"

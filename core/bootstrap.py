@@ -18,13 +18,6 @@ def store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get("WORKBENCH_STORE") or DEFAULT_STORE)
 
 
-def store_target(explicit: str | os.PathLike[str] | None = None) -> str | Path:
-    """Like :func:`store_path`, but a URL (``postgresql://...``) stays a string: a path would
-    fold its ``//``."""
-    chosen = os.fspath(explicit) if explicit else os.environ.get("WORKBENCH_STORE") or ""
-    return chosen if "://" in chosen else store_path(explicit)
-
-
 def bootstrap(
     domain_spec: str,
     *,
@@ -42,6 +35,6 @@ def bootstrap(
     """
     domain = load_domain(domain_spec)
     if store is None:
-        store = open_store(store_target(store_location), read_only=read_only)
+        store = open_store(store_path(store_location), read_only=read_only)
     domain.bind_store(store)
     return domain
