@@ -70,6 +70,13 @@ class Engine:
         ]
         self._stop = threading.Event()
         self._winding_down = False  # while unwinding an immediate stop and saving cursors
+        # With a server broker (WORKBENCH_BROKER), stream handlers are fed from it instead.
+        from workbench.core.broker.feed import broker_feed_for
+
+        self.broker_feed = broker_feed_for(domain)
+        if self.broker_feed is not None:
+            fed = self.broker_feed.handlers
+            self.subscriptions = [s for s in self.subscriptions if s.handler not in fed]
 
     def subscription(self, handler: str) -> Subscription:
         """The subscription of the handler class named ``handler``."""
@@ -226,7 +233,7 @@ class Engine:
         return tally
 
     def _tick_all(self, tally: Tally, *, budget: int | None) -> int:
-        done = 0
+        done = 0 if self.broker_feed is None else self.broker_feed.tick()
         for subscription in self.subscriptions:
             remaining = 1 << 62 if budget is None else budget - done
             if remaining <= 0:

@@ -6,10 +6,11 @@ import json
 
 import pytest
 from conftest import SHOP
-from servers import PostgresServer, free_port
 from test_postgres_store import reset
 from typer.testing import CliRunner
 from workbench.cli.main import app
+
+from workbench.throwaway_servers import RunningServer, free_port
 
 pytestmark = pytest.mark.postgres
 runner = CliRunner()
@@ -22,7 +23,7 @@ def workbench(store: str, *args: str, code: int = 0) -> str:
     return result.stdout if code == 0 else result.stderr
 
 
-def test_write_commands_and_reads_through_postgres(postgres_server: PostgresServer) -> None:
+def test_write_commands_and_reads_through_postgres(postgres_server: RunningServer) -> None:
     reset(postgres_server)
     url = postgres_server.url
     inventory = json.loads(workbench(url, "new", "Inventory", "book_id=b1", "in_stock=100", "--json"))

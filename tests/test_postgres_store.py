@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from servers import PostgresServer, free_port
 from workbench.core.exceptions import StoreError
 from workbench.core.store import open_store
 from workbench.core.store.contract import StorageContract, event
 from workbench.core.store.port import StoragePort
+
+from workbench.throwaway_servers import RunningServer, free_port
 
 psycopg = pytest.importorskip("psycopg")
 
 pytestmark = pytest.mark.postgres
 
 
-def reset(server: PostgresServer) -> None:
+def reset(server: RunningServer) -> None:
     """Drop the store's tables so the next open starts empty."""
     with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS messages, documents; DROP SEQUENCE IF EXISTS documents_seq")
@@ -22,7 +23,7 @@ def reset(server: PostgresServer) -> None:
 
 class TestPostgresStore(StorageContract):
     @pytest.fixture(autouse=True)
-    def _server(self, postgres_server: PostgresServer) -> None:
+    def _server(self, postgres_server: RunningServer) -> None:
         self.server = postgres_server
         reset(postgres_server)
 
@@ -33,7 +34,7 @@ class TestPostgresStore(StorageContract):
         return open_store(self.server.url)
 
 
-def test_the_adapter_is_a_storage_port(postgres_server: PostgresServer) -> None:
+def test_the_adapter_is_a_storage_port(postgres_server: RunningServer) -> None:
     reset(postgres_server)
     store = open_store(postgres_server.url)
     try:
@@ -43,7 +44,7 @@ def test_the_adapter_is_a_storage_port(postgres_server: PostgresServer) -> None:
         store.close()
 
 
-def test_streams_are_stored_in_the_message_store_layout(postgres_server: PostgresServer) -> None:
+def test_streams_are_stored_in_the_message_store_layout(postgres_server: RunningServer) -> None:
     reset(postgres_server)
     store = open_store(postgres_server.url)
     try:
@@ -58,7 +59,7 @@ def test_streams_are_stored_in_the_message_store_layout(postgres_server: Postgre
     assert row == ("order-lines-7#0", "order-lines-7", "order-lines", "Test.Happened.v1", 0, 1, {"n": 0}, None)
 
 
-def test_a_read_only_store_refuses_commits(postgres_server: PostgresServer) -> None:
+def test_a_read_only_store_refuses_commits(postgres_server: RunningServer) -> None:
     reset(postgres_server)
     store = open_store(postgres_server.url, read_only=True)
     try:
@@ -77,13 +78,13 @@ def test_a_server_that_is_down_is_one_line_naming_it() -> None:
     assert message.startswith(f"cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:{url.split(':')[3]}")
 
 
-def test_an_unknown_database_is_one_line_naming_it(postgres_server: PostgresServer) -> None:
+def test_an_unknown_database_is_one_line_naming_it(postgres_server: RunningServer) -> None:
     with pytest.raises(StoreError) as caught:
-        open_store(postgres_server.url_for("no_such_db"))
+        open_store(postgres_server.url.rsplit("/", 1)[0] + "/no_such_db")
     assert "\n" not in str(caught.value) and "no_such_db" in str(caught.value)
 
 
-def test_a_scratch_copy_holds_everything_and_writes_stay_in_it(postgres_server: PostgresServer) -> None:
+def test_a_scratch_copy_holds_everything_and_writes_stay_in_it(postgres_server: RunningServer) -> None:
     from workbench.core.store.port import DocumentChange
 
     reset(postgres_server)

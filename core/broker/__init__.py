@@ -1,34 +1,37 @@
-"""Brokers: message streams shared by groups of consumers across processes and machines.
-
-Importing this package does not import any client library; the Redis adapter imports
-redis-py only when a ``redis://`` broker is opened.
-"""
+"""Brokers: the port, the embedded broker, the Redis Streams broker, the outbox relay."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from workbench.core.broker.port import (
-    DLQ_SUFFIX,
-    BrokerPort,
-    Delivery,
-    dlq_stream,
-    open_broker,
-    register_broker,
-)
-
-__all__ = ["DLQ_SUFFIX", "BrokerPort", "Delivery", "dlq_stream", "open_broker", "register_broker"]
+from workbench.core.broker.embedded import EmbeddedBroker
+from workbench.core.broker.port import BrokerError, BrokerPort, DeadLetter, Delivery, PendingSummary, dead_letter_stream
 
 
-def _open_redis(url: str, **options: Any) -> BrokerPort:
-    try:
-        from workbench.core.broker.redis_streams import RedisBroker
-    except ImportError:
-        from workbench.core.exceptions import StoreError
+def open_broker(url: str | None) -> BrokerPort:
+    """Open the broker a URL names: ``redis://...`` (or ``rediss://``), or the embedded one.
 
-        raise StoreError("a redis:// broker needs redis-py: pip install 'workbench[redis]' (redis>=5)") from None
-    return RedisBroker(url, **options)
+    Args:
+        url: A Redis URL, ``embedded``, or None/empty for the embedded broker.
+
+    Raises:
+        BrokerError: An unknown scheme, a missing redis-py, or a server that cannot be reached.
+    """
+    if not url or url == "embedded":
+        return EmbeddedBroker()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("redis", "rediss", "unix"):
+        from workbench.core.broker.redis_streams import RedisStreamsBroker
+
+        return RedisStreamsBroker(url)
+    raise BrokerError(f"unknown broker {url!r}: use redis://host:port/db or 'embedded'")
 
 
-for _scheme in ("redis", "rediss"):
-    register_broker(_scheme, _open_redis)
+__all__ = [
+    "BrokerError",
+    "BrokerPort",
+    "DeadLetter",
+    "Delivery",
+    "EmbeddedBroker",
+    "PendingSummary",
+    "dead_letter_stream",
+    "open_broker",
+]

@@ -1,177 +1,185 @@
-"""The contract every broker adapter passes: subclass :class:`BrokerContract` in a test module.
+"""The broker contract: the behaviour every broker adapter keeps, as an abstract test class.
 
-Example::
-
-    from workbench.core.broker.contract import BrokerContract
-
-    class TestMyBroker(BrokerContract):
-        def make_broker(self):
-            return MyBroker(self.url)     # a connection to a running broker
-
-Each test works on streams with fresh, unique names, so tests need no cleanup between
-them. Brokers are closed after each test. pytest must be installed (the module imports it).
+Subclass :class:`BrokerContract` in a test module (name the class ``Test...``) and
+implement :meth:`make_broker` to return a fresh, empty broker; :meth:`open_again` may
+return a second connection to the same broker (tests of two processes skip without it).
+pytest is imported only when this module is.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from workbench.core.broker.port import BrokerPort, dlq_stream
-
-__all__ = ["BrokerContract"]
-
-IDLE_MS = 200
-"""How long a pending message must idle before another consumer may claim it (in the tests)."""
+from workbench.core.broker.port import BrokerPort, Delivery, dead_letter_stream
+from workbench.core.broker.worker import BrokerWorker
 
 
 class BrokerContract:
-    """Abstract pytest class: every ``test_*`` runs against the adapter of the subclass."""
-
-    __test__ = False  # only concrete subclasses are collected
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.__test__ = True
+    """Abstract tests; subclasses provide :meth:`make_broker`."""
 
     def make_broker(self) -> BrokerPort:
-        """A connection to the broker (override); several may be open at once."""
+        """Return a fresh broker (every stream a test uses is new to it)."""
         raise NotImplementedError
 
-    @pytest.fixture(autouse=True)
-    def _close_brokers(self) -> Iterator[None]:
-        self._opened: list[BrokerPort] = []
-        yield
-        for broker in reversed(self._opened):
-            broker.close()
+    def open_again(self, broker: BrokerPort) -> BrokerPort:
+        """Return a second, independent connection to ``broker``'s data."""
+        pytest.skip("this adapter has no second connection")
 
-    def new(self) -> BrokerPort:
-        broker = self.make_broker()
-        self._opened.append(broker)
-        return broker
+    @pytest.fixture
+    def broker(self) -> Iterator[BrokerPort]:
+        opened = self.make_broker()
+        yield opened
+        opened.close()
 
-    @staticmethod
-    def stream() -> str:
-        """A stream name no other test uses."""
-        return f"order{uuid.uuid4().hex[:10]}"
+    @pytest.fixture
+    def stream(self) -> str:
+        return f"test::order-{uuid.uuid4().hex[:8]}"
 
-    # -- delivery ---------------------------------------------------------------------
-
-    def test_a_group_receives_each_message_once_in_order(self) -> None:
-        broker, stream = self.new(), self.stream()
-        broker.ensure_group(stream, "g")
-        ids = [broker.publish(stream, {"n": n, "name": "Zoë"}) for n in range(3)]
-        got = broker.consume(stream, "g", "c1", count=10)
-        assert [d.payload for d in got] == [{"n": n, "name": "Zoë"} for n in range(3)]
-        assert [d.id for d in got] == ids and {d.stream for d in got} == {stream}
-        assert all(d.deliveries == 1 for d in got)
-        assert broker.consume(stream, "g", "c1") == [] and broker.consume(stream, "g", "c2") == []
-
-    def test_a_new_group_starts_at_the_first_message_and_groups_are_independent(self) -> None:
-        broker, stream = self.new(), self.stream()
-        broker.publish(stream, {"n": 0})
-        broker.ensure_group(stream, "early")
-        broker.ensure_group(stream, "early")  # idempotent
-        broker.publish(stream, {"n": 1})
-        broker.ensure_group(stream, "late")
-        for group in ("early", "late"):
-            assert [d.payload["n"] for d in broker.consume(stream, group, "c")] == [0, 1]
-
-    def test_count_limits_a_batch(self) -> None:
-        broker, stream = self.new(), self.stream()
-        broker.ensure_group(stream, "g")
-        for n in range(5):
-            broker.publish(stream, {"n": n})
-        assert [d.payload["n"] for d in broker.consume(stream, "g", "c", count=2)] == [0, 1]
-        assert [d.payload["n"] for d in broker.consume(stream, "g", "c", count=10)] == [2, 3, 4]
-
-    def test_consumers_of_one_group_share_the_messages(self) -> None:
-        broker, other, stream = self.new(), self.new(), self.stream()
-        broker.ensure_group(stream, "g")
+    def test_each_message_goes_to_one_consumer_of_a_group(self, broker: BrokerPort, stream: str) -> None:
         for n in range(6):
-            broker.publish(stream, {"n": n})
-        first = broker.consume(stream, "g", "c1", count=3)
-        second = other.consume(stream, "g", "c2", count=10)
-        assert sorted(d.payload["n"] for d in first + second) == list(range(6))
-        assert len(first) == 3 and len(second) == 3
+            broker.publish(stream, f"m{n}", {"n": n})
+        first = broker.consume(stream, "g", "a", count=4)
+        second = broker.consume(stream, "g", "b", count=4)
+        assert [d.payload["n"] for d in first] == [0, 1, 2, 3]
+        assert [d.payload["n"] for d in second] == [4, 5]
+        assert broker.consume(stream, "g", "a") == []
 
-    def test_consume_waits_for_a_message_when_asked_to(self) -> None:
-        broker, publisher, stream = self.new(), self.new(), self.stream()
+    def test_every_group_sees_every_message(self, broker: BrokerPort, stream: str) -> None:
+        broker.publish(stream, "m1", {"n": 1})
+        assert [d.message_id for d in broker.consume(stream, "g1", "a")] == ["m1"]
+        assert [d.message_id for d in broker.consume(stream, "g2", "a")] == ["m1"]
+
+    def test_a_group_created_before_publishing_reads_from_the_start(self, broker: BrokerPort, stream: str) -> None:
         broker.ensure_group(stream, "g")
-        timer = threading.Timer(0.2, publisher.publish, args=(stream, {"late": True}))
-        timer.start()
-        try:
-            got = broker.consume(stream, "g", "c", block_ms=10_000)
-        finally:
-            timer.join()
-        assert [d.payload for d in got] == [{"late": True}]
+        broker.ensure_group(stream, "g")  # idempotent
+        broker.publish(stream, "m1", {"n": 1})
+        assert [d.message_id for d in broker.consume(stream, "g", "a")] == ["m1"]
 
-    # -- acknowledgement, pending entries, lag ------------------------------------------
+    def test_publishing_an_id_twice_appends_it_once(self, broker: BrokerPort, stream: str) -> None:
+        assert broker.publish(stream, "m1", {"n": 1}) is True
+        assert broker.publish(stream, "m1", {"n": 1}) is False
+        assert [d.message_id for d in broker.consume(stream, "g", "a", count=10)] == ["m1"]
 
-    def test_ack_pending_and_lag(self) -> None:
-        broker, stream = self.new(), self.stream()
+    def test_payloads_round_trip(self, broker: BrokerPort, stream: str) -> None:
+        payload: dict[str, Any] = {"text": "naïve ✓", "nested": {"list": [1, 2.5, None, True]}, "empty": {}}
+        broker.publish(stream, "m1", payload)
+        (delivery,) = broker.consume(stream, "g", "a")
+        assert delivery.payload == payload
+        assert delivery.stream == stream
+        assert delivery.attempts == 1
+
+    def test_acknowledged_deliveries_are_never_claimed(self, broker: BrokerPort, stream: str) -> None:
+        broker.publish(stream, "m1", {"n": 1})
+        broker.publish(stream, "m2", {"n": 2})
+        first, _second = broker.consume(stream, "g", "a")
+        broker.ack(stream, "g", [first.entry_id])
+        time.sleep(0.05)
+        claimed = broker.claim_idle(stream, "g", "b", min_idle_ms=10)
+        assert [d.message_id for d in claimed] == ["m2"]
+        assert claimed[0].attempts == 2
+
+    def test_claims_wait_for_the_idle_timeout(self, broker: BrokerPort, stream: str) -> None:
+        broker.publish(stream, "m1", {"n": 1})
+        broker.consume(stream, "g", "dead")
+        assert broker.claim_idle(stream, "g", "live", min_idle_ms=60_000) == []
+        time.sleep(0.05)
+        assert [d.message_id for d in broker.claim_idle(stream, "g", "live", min_idle_ms=10)] == ["m1"]
+        # Claimed entries now belong to the claimer.
+        assert broker.summary(stream, "g").pending == {"live": 1}
+
+    def test_summary_shows_lag_and_pending_per_consumer(self, broker: BrokerPort, stream: str) -> None:
+        for n in range(5):
+            broker.publish(stream, f"m{n}", {"n": n})
         broker.ensure_group(stream, "g")
-        for n in range(4):
-            broker.publish(stream, {"n": n})
-        assert broker.lag(stream, "g") == 4 and broker.pending(stream, "g") == {}
-        one = broker.consume(stream, "g", "c1", count=1)
-        two = broker.consume(stream, "g", "c2", count=2)
-        assert broker.lag(stream, "g") == 1
-        assert broker.pending(stream, "g") == {"c1": 1, "c2": 2}
-        assert broker.ack(stream, "g", [d.id for d in two]) == 2
-        assert broker.ack(stream, "g", [d.id for d in two]) == 0  # acknowledged already
-        assert broker.pending(stream, "g") == {"c1": 1}
-        assert broker.ack(stream, "g", [one[0].id]) == 1 and broker.ack(stream, "g", []) == 0
-        assert broker.pending(stream, "g") == {}
+        assert broker.summary(stream, "g").lag == 5
+        broker.consume(stream, "g", "a", count=2)
+        broker.consume(stream, "g", "b", count=1)
+        summary = broker.summary(stream, "g")
+        assert summary.lag == 2
+        assert summary.pending == {"a": 2, "b": 1}
+        assert broker.summary(stream, "no-such-group").lag is None
 
-    # -- dead consumers and dead letters ------------------------------------------------
+    def test_dead_letters_go_to_the_category_dlq_stream(self, broker: BrokerPort, stream: str) -> None:
+        broker.publish(stream, "m1", {"n": 1})
+        (delivery,) = broker.consume(stream, "g", "a")
+        broker.dead_letter(delivery, "g", reason="ValueError: boom")
+        assert dead_letter_stream(stream) == f"{stream}:dlq"
+        (letter,) = broker.dead_letters(stream)
+        assert letter.message_id == "m1"
+        assert letter.payload == {"n": 1}
+        assert letter.info["consumer_group"] == "g"
+        assert letter.info["failure_reason"] == "ValueError: boom"
+        assert letter.info["original_stream"] == stream
+        assert broker.summary(stream, "g").pending == {}
 
-    def test_a_dead_consumers_pending_messages_are_claimed_after_the_idle_time(self) -> None:
-        broker, survivor, stream = self.new(), self.new(), self.stream()
-        broker.ensure_group(stream, "g")
+    def test_worker_retries_after_backoff_then_dead_letters(self, broker: BrokerPort, stream: str) -> None:
+        attempts: list[int] = []
+
+        def always_fails(delivery: Delivery) -> None:
+            attempts.append(delivery.attempts)
+            raise RuntimeError("down")
+
+        broker.publish(stream, "m1", {"n": 1})
+        worker = BrokerWorker(
+            broker, stream=stream, group="g", consumer="w", handler=always_fails, max_attempts=3, retry_after_ms=30
+        )
+        worker.step()
+        assert attempts == [1]
+        worker.step()  # too early for a retry
+        assert attempts == [1]
+        deadline = time.monotonic() + 5
+        while worker.tally.dead_lettered == 0 and time.monotonic() < deadline:
+            time.sleep(0.04)
+            worker.step()
+        assert attempts == [1, 2, 3]
+        assert [letter.message_id for letter in broker.dead_letters(stream)] == ["m1"]
+        assert broker.summary(stream, "g").pending == {}
+
+    def test_worker_recovers_a_transient_failure(self, broker: BrokerPort, stream: str) -> None:
+        seen: list[str] = []
+
+        def flaky(delivery: Delivery) -> None:
+            if delivery.attempts == 1 and delivery.payload["n"] == 1:
+                raise RuntimeError("blip")
+            seen.append(delivery.message_id)
+
         for n in range(3):
-            broker.publish(stream, {"n": n})
-        taken = broker.consume(stream, "g", "dying", count=2)  # ... and it dies without acking
-        assert survivor.claim_stale(stream, "g", "live", idle_ms=60_000) == []  # not idle long enough
-        time.sleep(IDLE_MS * 1.5 / 1000)
-        claimed = survivor.claim_stale(stream, "g", "live", idle_ms=IDLE_MS)
-        assert [d.id for d in claimed] == [d.id for d in taken]
-        assert [d.payload["n"] for d in claimed] == [0, 1] and all(d.deliveries == 2 for d in claimed)
-        assert survivor.pending(stream, "g") == {"live": 2}
-        survivor.ack(stream, "g", [d.id for d in claimed])
-        # The message the dying consumer never took is still there for anyone.
-        assert [d.payload["n"] for d in survivor.consume(stream, "g", "live")] == [2]
+            broker.publish(stream, f"m{n}", {"n": n})
+        worker = BrokerWorker(broker, stream=stream, group="g", consumer="w", handler=flaky, retry_after_ms=20)
+        worker.step()
+        time.sleep(0.05)
+        worker.step()
+        assert sorted(seen) == ["m0", "m1", "m2"]
+        assert broker.dead_letters(stream) == []
+        assert broker.summary(stream, "g").pending == {}
 
-    def test_messages_delivered_too_often_go_to_the_dead_letter_stream(self) -> None:
-        broker, stream = self.new(), self.stream()
-        broker.ensure_group(stream, "g")
-        broker.publish(stream, {"n": 0})
-        assert len(broker.consume(stream, "g", "c1")) == 1
-        time.sleep(IDLE_MS * 1.5 / 1000)
-        [again] = broker.claim_stale(stream, "g", "c2", idle_ms=IDLE_MS, max_deliveries=2)
-        assert again.deliveries == 2
-        time.sleep(IDLE_MS * 1.5 / 1000)
-        assert broker.claim_stale(stream, "g", "c3", idle_ms=IDLE_MS, max_deliveries=2) == []
-        assert broker.pending(stream, "g") == {} and broker.lag(stream, "g") == 0
-        [letter] = broker.read(dlq_stream(stream))
-        assert letter.payload == {"n": 0} and letter.stream == f"{stream}:dlq"
-        assert letter.headers["reason"] == "delivered 2 times, never acknowledged"
-        assert letter.headers["original_stream"] == stream and letter.headers["group"] == "g"
+    def test_a_live_worker_takes_over_a_dead_consumers_pending_entries(self, broker: BrokerPort, stream: str) -> None:
+        for n in range(4):
+            broker.publish(stream, f"m{n}", {"n": n})
+        broker.consume(stream, "g", "dead", count=2)  # delivered, never acknowledged: the consumer died
+        handled: list[str] = []
+        live = BrokerWorker(
+            broker, stream=stream, group="g", consumer="live", handler=lambda d: handled.append(d.message_id),
+            retry_after_ms=30,
+        )  # fmt: skip
+        live.step()
+        assert handled == ["m2", "m3"]
+        time.sleep(0.06)
+        live.step()
+        assert sorted(handled) == ["m0", "m1", "m2", "m3"]
+        assert broker.summary(stream, "g").pending == {}
 
-    def test_dead_letter_moves_a_message_out_of_the_group(self) -> None:
-        broker, stream = self.new(), self.stream()
-        broker.ensure_group(stream, "g")
-        broker.publish(stream, {"n": 0})
-        broker.publish(stream, {"n": 1})
-        first, second = broker.consume(stream, "g", "c")
-        broker.dead_letter(stream, "g", first, "handler raised ValueError: bad")
-        assert broker.pending(stream, "g") == {"c": 1}
-        [letter] = broker.read(dlq_stream(stream))
-        assert letter.payload == {"n": 0} and letter.headers["reason"] == "handler raised ValueError: bad"
-        assert letter.headers["original_id"] == first.id
-        assert [d.payload["n"] for d in broker.read(stream)] == [0, 1]  # the stream itself keeps its history
-        broker.ack(stream, "g", [second.id])
+    def test_a_second_connection_shares_groups_and_dedupe(self, broker: BrokerPort, stream: str) -> None:
+        other = self.open_again(broker)
+        try:
+            broker.publish(stream, "m1", {"n": 1})
+            assert other.publish(stream, "m1", {"n": 1}) is False
+            assert [d.message_id for d in other.consume(stream, "g", "b")] == ["m1"]
+            assert broker.consume(stream, "g", "a") == []
+            assert broker.summary(stream, "g").pending == {"b": 1}
+        finally:
+            other.close()

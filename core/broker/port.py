@@ -1,140 +1,120 @@
-"""The broker port: streams of messages that groups of consumers share.
+"""The broker port: what the engine needs from a message broker, at the level it thinks in.
 
-A broker carries messages from the store to the handlers of other processes and
-machines. Each **stream** (a category such as ``order``) is read by **consumer groups**;
-within a group every message goes to one consumer, which acknowledges it once handled.
-A message that is never acknowledged stays *pending* with the consumer that received it;
-when that consumer dies, a live one claims the message after an idle timeout and handles
-it again. A message delivered too often goes to the stream's dead-letter stream,
-``<stream>:dlq`` (the name Protean gives it), with the reason, and leaves the group.
+A broker carries messages on named streams (a category such as ``shop::order``). Handlers
+consume a stream as a *consumer group*: each message goes to one consumer of the group,
+stays *pending* for that consumer until it is acknowledged, and can be *claimed* by another
+consumer of the group once it has been idle long enough (its consumer died). A message
+that failed too often is moved to the stream's dead-letter stream, ``<stream>:dlq``.
 
-Adapters plug in with :func:`register_broker` and open with :func:`open_broker`; the
-contract every adapter passes ships in :mod:`workbench.core.broker.contract`.
+Publishing is idempotent by message id: publishing an id the stream already carried is a
+no-op, so a relay that crashed after publishing and before saving its cursor can publish
+again without a consumer seeing the message twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from workbench.core.exceptions import StoreError
 
-DLQ_SUFFIX = ":dlq"
-"""Appended to a stream's name to make its dead-letter stream."""
-
-
-def dlq_stream(stream: str) -> str:
-    """The dead-letter stream of ``stream`` (``order`` -> ``order:dlq``)."""
-    return stream + DLQ_SUFFIX
+def dead_letter_stream(stream: str) -> str:
+    """Return the dead-letter stream of ``stream``, named as Protean names it: ``<stream>:dlq``."""
+    return f"{stream}:dlq"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Delivery:
-    """One message as a consumer receives it.
+    """One message handed to a consumer.
 
     Attributes:
-        id: the broker's id of the message in its stream (what :meth:`BrokerPort.ack` takes).
-        stream: the stream it was published to.
-        payload: the message, as published.
-        deliveries: how many times it has been delivered, this time included.
-        headers: what the broker keeps beside the payload (a dead letter's ``reason``,
-            ``original_id``, ``original_stream``, ``group``, ``deliveries``).
+        stream: The stream it was published on.
+        entry_id: The broker's id of this entry (what ``ack`` and ``dead_letter`` take).
+        message_id: The id it was published with (an event id).
+        payload: The message body (a JSON object).
+        attempts: How many times it has been delivered, this delivery included.
     """
 
-    id: str
     stream: str
+    entry_id: str
+    message_id: str
     payload: dict[str, Any]
-    deliveries: int = 1
-    headers: dict[str, str] = field(default_factory=dict)
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PendingSummary:
+    """A consumer group's state on one stream.
+
+    Attributes:
+        lag: Entries of the stream not yet delivered to the group (None when the broker cannot tell).
+        pending: Entries delivered and not yet acknowledged, per consumer.
+    """
+
+    lag: int | None
+    pending: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An entry of a dead-letter stream."""
+
+    entry_id: str
+    message_id: str
+    payload: dict[str, Any]
+    info: dict[str, Any]
+
+
+class BrokerError(Exception):
+    """The broker is unreachable or refused an operation."""
 
 
 @runtime_checkable
 class BrokerPort(Protocol):
-    """A message broker with consumer groups. Every method may be called from any thread."""
+    """A message broker with consumer groups, claims and dead letters."""
 
     @property
     def location(self) -> str:
-        """Where the broker runs (a URL without its password)."""
+        """Where the broker is (no password)."""
         ...
 
-    def publish(self, stream: str, payload: dict[str, Any]) -> str:
-        """Append ``payload`` to ``stream`` (created if missing); returns its id."""
-        ...
+    def publish(self, stream: str, message_id: str, payload: dict[str, Any]) -> bool:
+        """Append a message to ``stream`` unless ``message_id`` was published there before.
 
-    def ensure_group(self, stream: str, group: str) -> None:
-        """Create ``group`` on ``stream`` (and the stream) if missing; a new group starts at
-        the stream's first message."""
-        ...
-
-    def consume(
-        self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int | None = None
-    ) -> list[Delivery]:
-        """Up to ``count`` messages no consumer of ``group`` has received yet, now pending
-        with ``consumer``; waits up to ``block_ms`` for one when there is none (None: do not wait)."""
-        ...
-
-    def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
-        """Mark messages handled (no longer pending); returns how many were pending."""
-        ...
-
-    def claim_stale(
-        self,
-        stream: str,
-        group: str,
-        consumer: str,
-        *,
-        idle_ms: int,
-        count: int = 10,
-        max_deliveries: int | None = None,
-    ) -> list[Delivery]:
-        """Take over messages pending with any consumer of ``group`` for ``idle_ms`` or more.
-
-        Messages that would be delivered more than ``max_deliveries`` times go to the
-        dead-letter stream instead (see :meth:`dead_letter`) and are not returned.
+        Returns:
+            True when appended, False when it was a duplicate.
         """
         ...
 
-    def dead_letter(self, stream: str, group: str, delivery: Delivery, reason: str) -> str:
-        """Publish ``delivery`` with ``reason`` to ``<stream>:dlq`` and acknowledge it in
-        ``group``, atomically; returns the dead letter's id."""
+    def ensure_group(self, stream: str, group: str) -> None:
+        """Create ``group`` on ``stream`` (reading from the stream's start) unless it exists."""
         ...
 
-    def read(self, stream: str, *, count: int | None = None) -> list[Delivery]:
-        """Every message of ``stream`` (e.g. a dead-letter stream), oldest first, outside any group."""
+    def consume(self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int = 0) -> list[Delivery]:
+        """Deliver up to ``count`` new messages to ``consumer``; they stay pending until acked."""
         ...
 
-    def pending(self, stream: str, group: str) -> dict[str, int]:
-        """How many messages are pending with each consumer of ``group``."""
+    def ack(self, stream: str, group: str, entry_ids: list[str]) -> None:
+        """Acknowledge deliveries: they leave the pending list for good."""
         ...
 
-    def lag(self, stream: str, group: str) -> int:
-        """How many messages of ``stream`` no consumer of ``group`` has received yet."""
+    def claim_idle(
+        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+    ) -> list[Delivery]:
+        """Take over pending deliveries idle for ``min_idle_ms`` or more (a dead consumer's, or retries)."""
+        ...
+
+    def dead_letter(self, delivery: Delivery, group: str, *, reason: str) -> None:
+        """Move a delivery to ``<stream>:dlq`` with why, and acknowledge it on its stream."""
+        ...
+
+    def dead_letters(self, stream: str) -> list[DeadLetter]:
+        """The entries of ``<stream>:dlq``, oldest first."""
+        ...
+
+    def summary(self, stream: str, group: str) -> PendingSummary:
+        """Lag and pending entries per consumer of ``group`` on ``stream``."""
         ...
 
     def close(self) -> None:
         """Release the connection (idempotent)."""
         ...
-
-
-BrokerFactory = Callable[..., BrokerPort]
-_BROKERS: dict[str, BrokerFactory] = {}
-
-
-def register_broker(scheme: str, factory: BrokerFactory) -> None:
-    """Make :func:`open_broker` open ``<scheme>://`` URLs with ``factory(url)``."""
-    _BROKERS[scheme.lower()] = factory
-
-
-def open_broker(url: str) -> BrokerPort:
-    """Open the broker at ``url`` with the adapter registered for its scheme.
-
-    Raises:
-        StoreError: no adapter handles the URL's scheme, or the adapter cannot connect.
-    """
-    scheme, sep, _rest = url.partition("://")
-    factory = _BROKERS.get(scheme.lower()) if sep else None
-    if factory is None:
-        known = ", ".join(f"{s}://" for s in sorted(_BROKERS)) or "none"
-        raise StoreError(f"no broker adapter for {url.split('@')[-1]!r} (known: {known})")
-    return factory(url)

@@ -1,184 +1,194 @@
-"""The broker port on Redis Streams: XADD, consumer groups, XACK and XAUTOCLAIM.
+"""The Redis Streams broker: consumer groups, idle claims and ``<stream>:dlq`` dead letters.
 
-Each workbench stream is a Redis stream of the same name; each message is one entry
-whose ``message`` field holds the payload as JSON. A consumer group is a Redis consumer
-group (created with MKSTREAM so a group can wait for a stream nobody wrote yet). Entries
-a consumer received but did not acknowledge stay in the group's pending entries list;
-:meth:`RedisBroker.claim_stale` hands those of a dead consumer to a live one with
-XAUTOCLAIM once they have been idle long enough, so nothing is stranded.
+Each message is a stream entry with two fields, ``id`` (the message id) and ``payload``
+(its JSON). Publishing runs one Lua script that checks and records the message id in the
+hash ``<stream>:published`` and appends the entry, atomically: a relay that publishes the
+same event twice appends it once.
+
+redis-py is optional: it is imported when a ``redis://`` URL is opened, and its absence is a
+one-line :class:`BrokerError` naming the extra to install.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import time
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
-import redis
-from workbench.core.broker.port import Delivery, dlq_stream
-from workbench.core.exceptions import StoreError
+from workbench.core.broker.port import BrokerError, DeadLetter, Delivery, PendingSummary, dead_letter_stream
 
-T = TypeVar("T")
-FIELD = "message"
-"""The entry field holding the payload (entries written by other tools are read whole)."""
+_PUBLISH_ONCE = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return false end
+local entry = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'payload', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], entry)
+return entry
+"""
+
+
+def _published_key(stream: str) -> str:
+    return f"{stream}:published"
 
 
 def _without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    host = parts.hostname or ""
+    netloc = f"{parts.username + '@' if parts.username else ''}{host}{':' + str(parts.port) if parts.port else ''}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
-class RedisBroker:
-    """A :class:`~workbench.core.broker.port.BrokerPort` on a Redis server (5.0 or later;
-    XAUTOCLAIM needs 6.2).
-
-    Args:
-        url: ``redis://[:password@]host:port/db``.
-    """
+class RedisStreamsBroker:
+    """A :class:`~workbench.core.broker.port.BrokerPort` on a Redis server (6.2 or newer)."""
 
     def __init__(self, url: str) -> None:
-        self._location = _without_password(url)
-        # redis-py's commands are typed as sync-or-async unions; this client is the sync one.
-        self._redis: Any = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=10)
-        self._call(self._redis.ping)
+        try:
+            import redis
+        except ImportError:
+            raise BrokerError("the Redis broker needs redis-py: pip install 'workbench[redis]'") from None
+        self._url = url
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError,)
+        try:
+            self._client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+            self._client.ping()
+        except ValueError as exc:
+            raise BrokerError(f"bad broker URL {_without_password(url)!r}: {exc}") from None
+        except redis.AuthenticationError:
+            raise BrokerError(f"Redis at {_without_password(url)} refused the credentials") from None
+        except redis.RedisError as exc:
+            raise BrokerError(f"cannot reach Redis at {_without_password(url)}: {exc}") from None
+        self._publish_once = self._client.register_script(_PUBLISH_ONCE)
+        self._closed = False
 
     @property
     def location(self) -> str:
-        """The URL without its password."""
-        return self._location
+        """The server's URL without its password."""
+        return _without_password(self._url)
 
-    def _call(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _call(self, what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
-        except redis.ConnectionError as exc:
-            raise StoreError(f"cannot reach Redis at {self._location}: {exc}") from None
-        except redis.RedisError as exc:
-            raise StoreError(f"Redis at {self._location} refused a command: {exc}") from None
+            return operation(*args, **kwargs)
+        except self._errors as exc:
+            raise BrokerError(f"Redis at {self.location}: {what} failed: {exc}") from None
 
-    def _delivery(self, stream: str, entry_id: str, fields: dict[str, str], deliveries: int = 1) -> Delivery:
-        if FIELD not in fields:
-            return Delivery(entry_id, stream, dict(fields), deliveries)
-        headers = {name: value for name, value in fields.items() if name != FIELD}
-        return Delivery(entry_id, stream, orjson.loads(fields[FIELD]), deliveries, headers)
-
-    # -- publishing ----------------------------------------------------------------------
-
-    def publish(self, stream: str, payload: dict[str, Any]) -> str:
-        """Append ``payload`` to ``stream``; returns the entry id."""
-        return str(self._call(self._redis.xadd, stream, {FIELD: orjson.dumps(payload).decode()}))
-
-    # -- consuming -----------------------------------------------------------------------
+    def publish(self, stream: str, message_id: str, payload: dict[str, Any]) -> bool:
+        """Append the message unless its id was published on ``stream`` before."""
+        body = orjson.dumps(payload)
+        entry = self._call(
+            "publish", self._publish_once, keys=[stream, _published_key(stream)], args=[message_id, body]
+        )
+        return entry is not None
 
     def ensure_group(self, stream: str, group: str) -> None:
-        """Create ``group`` (from the stream's first entry) and the stream, unless they exist."""
+        """XGROUP CREATE ... MKSTREAM from the stream's start; an existing group is kept."""
         try:
-            self._call(self._redis.xgroup_create, stream, group, id="0", mkstream=True)
-        except StoreError as exc:
-            if "BUSYGROUP" not in str(exc):  # the group exists already: nothing to do
-                raise
+            self._client.xgroup_create(stream, group, id="0", mkstream=True)
+        except self._errors as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise BrokerError(f"Redis at {self.location}: creating group {group!r} failed: {exc}") from None
 
-    def consume(
-        self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int | None = None
+    def consume(self, stream: str, group: str, consumer: str, *, count: int = 10, block_ms: int = 0) -> list[Delivery]:
+        """XREADGROUP new entries (``>``) for ``consumer``."""
+        self.ensure_group(stream, group)
+        reply = self._call(
+            "read",
+            self._client.xreadgroup,
+            group,
+            consumer,
+            {stream: ">"},
+            count=count,
+            block=block_ms or None,
+        )
+        entries = reply[0][1] if reply else []
+        return [self._delivery(stream, entry_id, fields, 1) for entry_id, fields in entries]
+
+    def ack(self, stream: str, group: str, entry_ids: list[str]) -> None:
+        """XACK the entries."""
+        if entry_ids:
+            self._call("ack", self._client.xack, stream, group, *entry_ids)
+
+    def claim_idle(
+        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
     ) -> list[Delivery]:
-        """Entries no consumer of ``group`` received yet (XREADGROUP ... >)."""
-        found = self._call(self._redis.xreadgroup, group, consumer, {stream: ">"}, count=count, block=block_ms)
-        if not found:
+        """XAUTOCLAIM entries pending for ``min_idle_ms`` or more, with their delivery counts."""
+        self.ensure_group(stream, group)
+        reply = self._call(
+            "claim", self._client.xautoclaim, stream, group, consumer, min_idle_ms, start_id="0-0", count=count
+        )
+        entries = [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+        if not entries:
             return []
-        # RESP2 answers [[stream, entries]], RESP3 {stream: [entries]}.
-        entries = found[stream][0] if isinstance(found, dict) else found[0][1]
-        return [self._delivery(stream, entry_id, fields) for entry_id, fields in entries]
+        attempts = self._attempts(stream, group, consumer, [entry_id for entry_id, _ in entries])
+        return [
+            self._delivery(stream, entry_id, fields, attempts.get(_text(entry_id), 1)) for entry_id, fields in entries
+        ]
 
-    def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
-        """Acknowledge entries (XACK); returns how many were pending."""
-        if not ids:
-            return 0
-        return int(self._call(self._redis.xack, stream, group, *ids))
+    def _attempts(self, stream: str, group: str, consumer: str, entry_ids: list[Any]) -> dict[str, int]:
+        low, high = _text(entry_ids[0]), _text(entry_ids[-1])
+        rows = self._call(
+            "pending",
+            self._client.xpending_range,
+            stream,
+            group,
+            min=low,
+            max=high,
+            count=len(entry_ids) + 100,
+            consumername=consumer,
+        )
+        return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
-    def claim_stale(
-        self,
-        stream: str,
-        group: str,
-        consumer: str,
-        *,
-        idle_ms: int,
-        count: int = 10,
-        max_deliveries: int | None = None,
-    ) -> list[Delivery]:
-        """Take over entries idle for ``idle_ms`` with any consumer (XAUTOCLAIM); dead-letter
-        those delivered more than ``max_deliveries`` times."""
-        answer = self._call(self._redis.xautoclaim, stream, group, consumer, idle_ms, "0-0", count=count)
-        claimed = [(entry_id, fields) for entry_id, fields in answer[1] if fields is not None]
-        if len(answer) > 2 and answer[2]:
-            # Entries deleted from the stream while pending: nothing left to deliver.
-            self.ack(stream, group, list(answer[2]))
-        if not claimed:
-            return []
-        times = {
-            row["message_id"]: int(row["times_delivered"])
-            for row in self._call(
-                self._redis.xpending_range, stream, group, claimed[0][0], claimed[-1][0], len(claimed) + 10, consumer
-            )
+    def dead_letter(self, delivery: Delivery, group: str, *, reason: str) -> None:
+        """XADD to ``<stream>:dlq`` (payload plus where and why), then XACK on the stream."""
+        info = {
+            "original_stream": delivery.stream,
+            "original_id": delivery.entry_id,
+            "consumer_group": group,
+            "failed_at": time.time(),
+            "retry_count": delivery.attempts,
+            "failure_reason": reason,
         }
-        deliveries = [self._delivery(stream, i, f, times.get(i, 1)) for i, f in claimed]
-        if max_deliveries is None:
-            return deliveries
-        kept = []
-        for delivery in deliveries:
-            if delivery.deliveries > max_deliveries:
-                self.dead_letter(
-                    stream, group, delivery, f"delivered {delivery.deliveries - 1} times, never acknowledged"
-                )
-            else:
-                kept.append(delivery)
-        return kept
+        body = orjson.dumps({**delivery.payload, "_dlq_metadata": info})
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(dead_letter_stream(delivery.stream), {"id": delivery.message_id, "payload": body})
+        pipe.xack(delivery.stream, group, delivery.entry_id)
+        self._call("dead-letter", pipe.execute)
 
-    def dead_letter(self, stream: str, group: str, delivery: Delivery, reason: str) -> str:
-        """XADD the entry with ``reason`` to ``<stream>:dlq`` and XACK it, in one MULTI."""
-        letter = {
-            FIELD: orjson.dumps(delivery.payload).decode(),
-            "original_id": delivery.id,
-            "original_stream": stream,
-            "group": group,
-            "deliveries": str(delivery.deliveries),
-            "reason": reason,
-        }
+    def dead_letters(self, stream: str) -> list[DeadLetter]:
+        """XRANGE over ``<stream>:dlq``."""
+        letters = []
+        for entry_id, fields in self._call("read dead letters", self._client.xrange, dead_letter_stream(stream)):
+            body = orjson.loads(fields[b"payload"])
+            info = body.pop("_dlq_metadata", {})
+            letters.append(DeadLetter(_text(entry_id), _text(fields[b"id"]), body, info))
+        return letters
 
-        def send() -> list[Any]:
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.xadd(dlq_stream(stream), letter)
-            pipe.xack(stream, group, delivery.id)
-            return list(pipe.execute())
+    def summary(self, stream: str, group: str) -> PendingSummary:
+        """XINFO GROUPS (lag) and XPENDING (pending per consumer)."""
+        groups = self._call("group info", self._client.xinfo_groups, stream) if self._client.exists(stream) else []
+        row = next((g for g in groups if _text(g["name"]) == group), None)
+        if row is None:
+            return PendingSummary(lag=None)
+        pending = self._call("pending", self._client.xpending, stream, group)
+        per_consumer = {_text(c["name"]): int(c["pending"]) for c in pending.get("consumers") or []}
+        lag = row.get("lag")
+        return PendingSummary(lag=None if lag is None else int(lag), pending=per_consumer)
 
-        return str(self._call(send)[0])
-
-    # -- looking -------------------------------------------------------------------------
-
-    def read(self, stream: str, *, count: int | None = None) -> list[Delivery]:
-        """Every entry of ``stream``, oldest first (XRANGE)."""
-        entries = self._call(self._redis.xrange, stream, "-", "+", count=count)
-        return [self._delivery(stream, entry_id, fields) for entry_id, fields in entries]
-
-    def pending(self, stream: str, group: str) -> dict[str, int]:
-        """Pending entries per consumer of ``group`` (XPENDING summary)."""
-        summary = self._call(self._redis.xpending, stream, group)
-        return {row["name"]: int(row["pending"]) for row in summary.get("consumers") or []}
-
-    def lag(self, stream: str, group: str) -> int:
-        """Entries of ``stream`` that no consumer of ``group`` has received yet."""
-        for info in self._call(self._redis.xinfo_groups, stream):
-            if info["name"] != group:
-                continue
-            if info.get("lag") is not None:
-                return int(info["lag"])
-            # Redis cannot tell the lag after deletions: count what follows the last delivery.
-            after = self._call(self._redis.xrange, stream, f"({info['last-delivered-id']}", "+")
-            return len(after)
-        raise StoreError(f"no consumer group {group!r} on the Redis stream {stream!r}")
+    def _delivery(self, stream: str, entry_id: Any, fields: dict[bytes, bytes], attempts: int) -> Delivery:
+        return Delivery(
+            stream=stream,
+            entry_id=_text(entry_id),
+            message_id=_text(fields[b"id"]),
+            payload=orjson.loads(fields[b"payload"]),
+            attempts=attempts,
+        )
 
     def close(self) -> None:
         """Close the connection pool (idempotent)."""
-        self._redis.close()
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,71 @@
+"""The engine's link to a server broker: relay the outbox, then feed stream handlers.
+
+When ``WORKBENCH_BROKER`` (or the domain's ``broker_url`` config) names a Redis server,
+the handlers whose subscription type is ``stream`` are consumed from Redis Streams instead
+of the store's cursors: each engine process is one consumer of each handler's group, so
+several ``workbench run`` workers share the load and claim the pending entries of a
+worker that died. Event-store handlers keep reading the store.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import TYPE_CHECKING
+
+from workbench.core.broker import open_broker
+from workbench.core.broker.delivery import BrokerSubscription
+from workbench.core.broker.outbox import OutboxRelay
+from workbench.core.broker.port import BrokerPort
+from workbench.core.subscription_config import STREAM, resolve
+
+if TYPE_CHECKING:
+    from workbench.core.domain import Domain
+
+BROKER_ENV = "WORKBENCH_BROKER"
+
+
+def broker_url(domain: Domain) -> str | None:
+    """The broker URL chosen for ``domain``: ``WORKBENCH_BROKER``, else its ``broker_url`` config."""
+    chosen = os.environ.get(BROKER_ENV) or domain.config.get("broker_url")
+    return str(chosen) if chosen and chosen != "embedded" else None
+
+
+class BrokerFeed:
+    """Relays a domain's events to a broker and runs its stream handlers as one consumer each."""
+
+    def __init__(self, domain: Domain, broker: BrokerPort, *, consumer: str | None = None, claim_after_ms: int = 5000):
+        self.domain = domain
+        self.broker = broker
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.subscriptions = [
+            BrokerSubscription(domain, handler, config, broker, consumer=self.consumer, claim_after_ms=claim_after_ms)
+            for handler in domain.registry.consumers
+            if (config := handler.meta_.subscription or resolve(domain, handler)).subscription_type == STREAM
+            and len(handler.meta_.stream_categories) == 1
+            and handler.meta_.stream_category != "$all"
+        ]
+        self.handlers = {s.handler for s in self.subscriptions}
+        self.relay = OutboxRelay(domain.store, broker, categories={s.runner.category for s in self.subscriptions})
+
+    def tick(self) -> int:
+        """Relay what the store committed since last time, then handle a batch per handler."""
+        if not self.subscriptions:
+            return 0
+        done = self.relay.relay()
+        for subscription in self.subscriptions:
+            done += subscription.step()
+        return done
+
+    def close(self) -> None:
+        """Release the broker connection."""
+        self.broker.close()
+
+
+def broker_feed_for(domain: Domain) -> BrokerFeed | None:
+    """A :class:`BrokerFeed` when a server broker is configured for ``domain``, else None."""
+    url = broker_url(domain)
+    if url is None or domain.config.get("event_processing") != "async":
+        return None
+    return BrokerFeed(domain, open_broker(url), claim_after_ms=int(os.environ.get("WORKBENCH_CLAIM_AFTER_MS", "5000")))
