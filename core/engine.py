@@ -47,6 +47,8 @@ class SubscriptionStatus:
     retries_due: int
     dlq_depth: int
     last_error: dict[str, Any] | None
+    # Broker-fed handlers only: pending (delivered, unacknowledged) entries per consumer.
+    consumers: dict[str, int] | None = None
 
     @property
     def state(self) -> str:
@@ -267,6 +269,22 @@ class Engine:
                     retries_due=sum(1 for p in pending if p["due"] <= now),
                     dlq_depth=len(store.keys_where(DEAD_LETTERS, "handler", sub.name)),
                     last_error=cursor.get("last_error"),
+                )
+            )
+        for row in self.broker_feed.status_rows() if self.broker_feed is not None else []:
+            consumers: dict[str, int] = row["consumers"]  # type: ignore[assignment]
+            rows.append(
+                SubscriptionStatus(
+                    handler=str(row["handler"]),
+                    subscription_type="stream",
+                    category=str(row["category"]),
+                    position=int(row["position"]),  # type: ignore[call-overload]
+                    lag=int(row["lag"]),  # type: ignore[call-overload]
+                    pending=sum(consumers.values()),
+                    retries_due=0,
+                    dlq_depth=int(row["dlq_depth"]),  # type: ignore[call-overload]
+                    last_error=None,
+                    consumers=consumers,
                 )
             )
         return rows

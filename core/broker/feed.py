@@ -58,6 +58,28 @@ class BrokerFeed:
             done += subscription.step()
         return done
 
+    def status_rows(self) -> list[dict[str, object]]:
+        """Per handler: the relay's position, the group's lag, pending entries per consumer, dead letters."""
+        rows: list[dict[str, object]] = []
+        position = self.relay.position
+        for subscription in self.subscriptions:
+            category = subscription.runner.category
+            summary = self.broker.summary(category, subscription.name)
+            dead = [d for d in self.broker.dead_letters(category) if d.info.get("consumer_group") == subscription.name]
+            # Events committed and not yet relayed are lag too.
+            unrelayed = self.domain.store.count_events(category, position=position + 1)
+            rows.append(
+                {
+                    "handler": subscription.name,
+                    "category": category,
+                    "position": position,
+                    "lag": (summary.lag or 0) + unrelayed,
+                    "consumers": dict(summary.pending),
+                    "dlq_depth": len(dead),
+                }
+            )
+        return rows
+
     def close(self) -> None:
         """Release the broker connection."""
         self.broker.close()
