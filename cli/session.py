@@ -105,6 +105,9 @@ class Session:
                 where = exc.filename or store or ".workbench"
                 raise StoreError(f"cannot use the store at {where}: {exc.strerror or exc}") from exc
         self.read_only = not write
+        config, _root = find_config()
+        if config.get("broker") and not os.environ.get("WORKBENCH_BROKER"):
+            self.domain.config["broker_url"] = str(config["broker"])  # a config file's `broker = "redis://..."`
         if self.deterministic:
             make_deterministic(self.domain)
         return self.domain

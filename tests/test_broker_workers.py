@@ -151,3 +151,19 @@ def test_a_broker_that_is_down_is_one_line_and_a_usage_error(tmp_path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "cannot reach Redis at redis://127.0.0.1:" in result.stdout  # the --json envelope
+
+
+def test_the_broker_option_picks_the_broker_for_the_command(tmp_path) -> None:
+    from workbench.throwaway_servers import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_BROKER"}
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "--broker", url, "subscriptions", "status", "--domain", str(DOMAIN),
+         "--store", str(tmp_path / "store")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [one for one in result.stderr.splitlines() if one.startswith("error:")]
+    assert f"cannot reach Redis at {url}" in line
