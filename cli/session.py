@@ -118,7 +118,10 @@ class Session:
         from workbench.core.engine import Engine
 
         if self._engine is None or self._engine.domain is not self.domain:
+            from workbench.core.broker.feed import broker_feed_for
+
             self._engine = Engine(self.domain)
+            self._engine.use_broker(broker_feed_for(self.domain))
         return self._engine
 
     def close(self) -> None:

@@ -167,3 +167,22 @@ def test_the_broker_option_picks_the_broker_for_the_command(tmp_path) -> None:
     assert "Traceback" not in result.stderr
     (line,) = [one for one in result.stderr.splitlines() if one.startswith("error:")]
     assert f"cannot reach Redis at {url}" in line
+
+
+def test_process_with_a_broker_relays_delivers_and_reports_each_delivery(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "process", "--json", "--domain", str(DOMAIN), "--store", str(store_dir)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["data"]["handlers"]["ManageInventory"] == {"delivered": ORDERS}
+    assert _shipped(store_dir) == (ORDERS, ORDERS)
+    assert redis.Redis.from_url(redis_server.url).xlen("order") == ORDERS

@@ -9,6 +9,7 @@ worker that died. Event-store handlers keep reading the store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import uuid
@@ -22,6 +23,7 @@ from workbench.core.subscription_config import STREAM, resolve
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
+    from workbench.core.subscription import Tally
 
 BROKER_ENV = "WORKBENCH_BROKER"
 
@@ -49,13 +51,24 @@ class BrokerFeed:
         self.handlers = {s.handler for s in self.subscriptions}
         self.relay = OutboxRelay(domain.store, broker, categories={s.runner.category for s in self.subscriptions})
 
-    def tick(self) -> int:
-        """Relay what the store committed since last time, then handle a batch per handler."""
+    def tick(self, tally: Tally | None = None) -> int:
+        """Relay what the store committed since last time, then handle a batch per handler.
+
+        Args:
+            tally: the engine's tally, which gets each handler's delivered, failed and
+                dead-lettered deliveries.
+        """
         if not self.subscriptions:
             return 0
         done = self.relay.relay()
         for subscription in self.subscriptions:
+            before = dataclasses.replace(subscription.worker.tally)
             done += subscription.step()
+            if tally is not None:
+                after = subscription.worker.tally
+                for outcome in ("delivered", "failed", "dead_lettered"):
+                    for _ in range(getattr(after, outcome) - getattr(before, outcome)):
+                        tally.count(subscription.name, outcome)
         return done
 
     def status_rows(self) -> list[dict[str, object]]:
