@@ -105,6 +105,9 @@ class Session:
                 where = exc.filename or store or ".workbench"
                 raise StoreError(f"cannot use the store at {where}: {exc.strerror or exc}") from exc
         self.read_only = not write
+        config, _root = find_config()
+        if config.get("broker") and not os.environ.get("WORKBENCH_BROKER"):
+            self.domain.config["broker_url"] = str(config["broker"])  # a config file's `broker = "redis://..."`
         if self.deterministic:
             make_deterministic(self.domain)
         return self.domain
@@ -115,7 +118,10 @@ class Session:
         from workbench.core.engine import Engine
 
         if self._engine is None or self._engine.domain is not self.domain:
+            from workbench.core.broker.feed import broker_feed_for
+
             self._engine = Engine(self.domain)
+            self._engine.use_broker(broker_feed_for(self.domain))
         return self._engine
 
     def close(self) -> None:

@@ -105,3 +105,84 @@ def test_an_engine_killed_mid_delivery_and_restarted_handles_every_event_once(tm
         if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=30)
+
+
+def _status(store_dir: Path, broker_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WORKBENCH_BROKER": broker_url}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "subscriptions", "status", "--json", "--domain", str(DOMAIN), "--store",
+         str(store_dir)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_status_shows_the_groups_lag_and_pending_entries_per_consumer(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    before = _status(store_dir, redis_server.url)
+    assert before.returncode == 0, before.stderr
+    (row,) = [r for r in json.loads(before.stdout)["data"]["subscriptions"] if r["handler"] == "ManageInventory"]
+    assert (row["subscription_type"], row["lag"], row["pending"]) == ("stream", ORDERS, 0)
+
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    broker.consume("order", "ManageInventory", "worker-a", count=3)
+    broker.consume("order", "ManageInventory", "worker-b", count=2)
+    broker.close()
+    after = _status(store_dir, redis_server.url)
+    (row,) = [r for r in json.loads(after.stdout)["data"]["subscriptions"] if r["handler"] == "ManageInventory"]
+    assert row["lag"] == ORDERS - 5
+    assert row["pending"] == 5 and row["consumers"] == {"worker-a": 3, "worker-b": 2}
+
+
+def test_a_broker_that_is_down_is_one_line_and_a_usage_error(tmp_path) -> None:
+    from workbench.throwaway_servers import free_port
+
+    result = _status(tmp_path / "store", f"redis://127.0.0.1:{free_port()}/0")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot reach Redis at redis://127.0.0.1:" in result.stdout  # the --json envelope
+
+
+def test_the_broker_option_picks_the_broker_for_the_command(tmp_path) -> None:
+    from workbench.throwaway_servers import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_BROKER"}
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "--broker", url, "subscriptions", "status", "--domain", str(DOMAIN),
+         "--store", str(tmp_path / "store")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [one for one in result.stderr.splitlines() if one.startswith("error:")]
+    assert f"cannot reach Redis at {url}" in line
+
+
+def test_process_with_a_broker_relays_delivers_and_reports_each_delivery(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "process", "--json", "--domain", str(DOMAIN), "--store", str(store_dir)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["data"]["handlers"]["ManageInventory"] == {"delivered": ORDERS}
+    assert _shipped(store_dir) == (ORDERS, ORDERS)
+    assert redis.Redis.from_url(redis_server.url).xlen("order") == ORDERS

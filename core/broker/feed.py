@@ -9,6 +9,7 @@ worker that died. Event-store handlers keep reading the store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import uuid
@@ -22,6 +23,7 @@ from workbench.core.subscription_config import STREAM, resolve
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
+    from workbench.core.subscription import Tally
 
 BROKER_ENV = "WORKBENCH_BROKER"
 
@@ -49,14 +51,47 @@ class BrokerFeed:
         self.handlers = {s.handler for s in self.subscriptions}
         self.relay = OutboxRelay(domain.store, broker, categories={s.runner.category for s in self.subscriptions})
 
-    def tick(self) -> int:
-        """Relay what the store committed since last time, then handle a batch per handler."""
+    def tick(self, tally: Tally | None = None) -> int:
+        """Relay what the store committed since last time, then handle a batch per handler.
+
+        Args:
+            tally: the engine's tally, which gets each handler's delivered, failed and
+                dead-lettered deliveries.
+        """
         if not self.subscriptions:
             return 0
         done = self.relay.relay()
         for subscription in self.subscriptions:
+            before = dataclasses.replace(subscription.worker.tally)
             done += subscription.step()
+            if tally is not None:
+                after = subscription.worker.tally
+                for outcome in ("delivered", "failed", "dead_lettered"):
+                    for _ in range(getattr(after, outcome) - getattr(before, outcome)):
+                        tally.count(subscription.name, outcome)
         return done
+
+    def status_rows(self) -> list[dict[str, object]]:
+        """Per handler: the relay's position, the group's lag, pending entries per consumer, dead letters."""
+        rows: list[dict[str, object]] = []
+        position = self.relay.position
+        for subscription in self.subscriptions:
+            category = subscription.runner.category
+            summary = self.broker.summary(category, subscription.name)
+            dead = [d for d in self.broker.dead_letters(category) if d.info.get("consumer_group") == subscription.name]
+            # Events committed and not yet relayed are lag too.
+            unrelayed = self.domain.store.count_events(category, position=position + 1)
+            rows.append(
+                {
+                    "handler": subscription.name,
+                    "category": category,
+                    "position": position,
+                    "lag": (summary.lag or 0) + unrelayed,
+                    "consumers": dict(summary.pending),
+                    "dlq_depth": len(dead),
+                }
+            )
+        return rows
 
     def close(self) -> None:
         """Release the broker connection."""

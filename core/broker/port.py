@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from workbench.core.exceptions import ProteanException
+
 
 def dead_letter_stream(stream: str) -> str:
     """Return the dead-letter stream of ``stream``, named as Protean names it: ``<stream>:dlq``."""
@@ -64,8 +66,8 @@ class DeadLetter:
     info: dict[str, Any]
 
 
-class BrokerError(Exception):
-    """The broker is unreachable or refused an operation."""
+class BrokerError(ProteanException):
+    """The broker is unreachable or refused an operation (the CLI prints it as one line)."""
 
 
 @runtime_checkable
