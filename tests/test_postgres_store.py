@@ -102,3 +102,37 @@ def test_a_scratch_copy_holds_everything_and_writes_stay_in_it(postgres_server: 
         assert store.last_position() == 3
     finally:
         store.close()
+
+
+def test_concurrent_writers_on_separate_connections_stay_gapless(postgres_server: RunningServer) -> None:
+    import threading
+
+    from workbench.core.exceptions import ExpectedVersionError
+
+    reset(postgres_server)
+    stores = [open_store(postgres_server.url) for _ in range(4)]
+    conflicts = [0] * 4
+
+    def write(n: int) -> None:
+        # Every writer appends to its own stream and races the others on a shared one.
+        for i in range(25):
+            stores[n].commit([], [event(f"own{n}-1", i)])
+            shared = stores[n].stream_version("shared-1")
+            try:
+                stores[n].commit([], [event("shared-1", n * 100 + i, expected=shared)])
+            except ExpectedVersionError:
+                conflicts[n] += 1
+
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        events = stores[0].read_all()
+        assert [e.global_position for e in events] == list(range(1, len(events) + 1))
+        assert len(events) == 100 + 100 - sum(conflicts)
+        assert [e.position for e in stores[0].read_stream("shared-1")] == list(range(100 - sum(conflicts)))
+    finally:
+        for store in stores:
+            store.close()
