@@ -64,3 +64,13 @@ def test_a_server_that_is_down_is_one_line_and_a_failure() -> None:
     error = workbench(url, "streams", code=2)  # the CLI exits 2 on a store it cannot use
     assert error.strip().splitlines() == [error.strip()] and "Traceback" not in error
     assert f"cannot connect to PostgreSQL at {url}" in error
+
+
+def test_deterministic_ids_never_collide_across_commands(postgres_server: RunningServer, monkeypatch) -> None:
+    reset(postgres_server)
+    monkeypatch.setenv("WORKBENCH_DETERMINISTIC", "1")
+    url = postgres_server.url
+    first = json.loads(workbench(url, "new", "Inventory", "book_id=b1", "in_stock=1", "--json"))
+    second = json.loads(workbench(url, "new", "Inventory", "book_id=b2", "in_stock=2", "--json"))
+    ids = [first["data"]["aggregate"]["id"], second["data"]["aggregate"]["id"]]
+    assert ids == ["000000-0001", "000001-0001"]

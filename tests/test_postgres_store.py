@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 def reset(server: RunningServer) -> None:
     """Drop the store's tables so the next open starts empty."""
     with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS messages, documents; DROP SEQUENCE IF EXISTS documents_seq")
+        conn.execute("DROP TABLE IF EXISTS messages, documents, store_info; DROP SEQUENCE IF EXISTS documents_seq")
 
 
 class TestPostgresStore(StorageContract):
@@ -40,6 +40,12 @@ def test_the_adapter_is_a_storage_port(postgres_server: RunningServer) -> None:
     try:
         assert isinstance(store, StoragePort)
         assert store.location == postgres_server.url
+        # Commits are numbered store-wide: a second connection sees the first one's count.
+        store.commit([], [event("order-1", 0)])
+        store.commit([], [])
+        other = open_store(postgres_server.url)
+        assert store.commit_count() == other.commit_count() == 1  # type: ignore[attr-defined]
+        other.close()
     finally:
         store.close()
 

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_order ON documents (tbl, seq);
 -- find(table, field, value) is `doc @> {field: value}`: one GIN index serves every field.
 CREATE INDEX IF NOT EXISTS documents_fields ON documents USING gin (doc jsonb_path_ops);
+-- Commits are numbered store-wide (deterministic ids derive from the count, see commit_count).
+CREATE TABLE IF NOT EXISTS store_info (id int PRIMARY KEY, commits bigint NOT NULL);
+INSERT INTO store_info VALUES (1, 0) ON CONFLICT DO NOTHING;
 """
 
 EVENT_COLUMNS = "id, type, kind, stream_name, stream_category, position, global_position, time, data, metadata"

@@ -63,7 +63,6 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._conn = connect(url)
         self._closed = False
-        self._commits = 0
         self.committing = False
 
     @property
@@ -109,7 +108,6 @@ class PostgresStore:
                 raise
             finally:
                 self.committing = False
-            self._commits += 1
         for one, record in zip(given, records, strict=True):
             if isinstance(one, EventRecord):
                 one.position, one.global_position = record["position"], record["global_position"]
@@ -137,6 +135,7 @@ class PostgresStore:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK,))
+                cur.execute("UPDATE store_info SET commits = commits + 1")
                 for change, doc in zip(changes, docs, strict=True):
                     key = _json(change.key)
                     check_document(cur, change, key)
@@ -344,8 +343,8 @@ class PostgresStore:
     # -- lifecycle -----------------------------------------------------------------------
 
     def commit_count(self) -> int:
-        """How many commits this instance made (the server does not number commits)."""
-        return self._commits
+        """How many commits the database holds, by every writer (empty commits do not count)."""
+        return int(self._scalar("SELECT commits FROM store_info"))
 
     def refresh(self) -> None:
         """Nothing to do: every read asks the server."""
