@@ -142,3 +142,18 @@ def test_concurrent_writers_on_separate_connections_stay_gapless(postgres_server
     finally:
         for store in stores:
             store.close()
+
+
+def test_rows_looks_up_keys_and_iterates_in_insertion_order(postgres_server: RunningServer) -> None:
+    from workbench.core.store.port import DocumentChange
+
+    reset(postgres_server)
+    store = open_store(postgres_server.url)
+    try:
+        store.commit([DocumentChange("t", "id", k, {"id": k, "n": i}) for i, k in enumerate(["b", "a", 3])])
+        rows = store.rows("t")  # type: ignore[attr-defined]
+        assert rows["a"] == {"id": "a", "n": 1} and rows[3] == {"id": 3, "n": 2} and "zzz" not in rows
+        assert list(rows) == ["b", "a", 3] and len(rows) == 3 and rows["b"]["n"] == 0
+        assert store.keys_where("t", "n", 1) == ["a"]  # type: ignore[attr-defined]
+    finally:
+        store.close()

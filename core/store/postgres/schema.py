@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_order ON documents (tbl, seq);
 -- find(table, field, value) is `doc @> {field: value}`: one GIN index serves every field.
-CREATE INDEX IF NOT EXISTS documents_fields ON documents USING gin (doc jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS documents_fields ON documents USING gin (doc jsonb_path_ops) WITH (fastupdate = off);
 -- Commits are numbered store-wide (deterministic ids derive from the count, see commit_count).
 CREATE TABLE IF NOT EXISTS store_info (id int PRIMARY KEY, commits bigint NOT NULL);
 INSERT INTO store_info VALUES (1, 0) ON CONFLICT DO NOTHING;

@@ -11,7 +11,7 @@ against writers that do not take the lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -323,10 +323,13 @@ class PostgresStore:
         sql = "SELECT key FROM documents WHERE tbl = %s AND doc @> %s ORDER BY seq"
         return [row[0] for row in self._query(sql, (table, Jsonb({field: value})))]
 
-    def rows(self, table: str) -> dict[Any, dict[str, Any]]:
-        """Every document of ``table`` by key, in insertion order (a snapshot)."""
-        found = self._query("SELECT key, doc FROM documents WHERE tbl = %s ORDER BY seq", (table,))
-        return {key: doc for key, doc in found}
+    def rows(self, table: str) -> Mapping[Any, dict[str, Any]]:
+        """Every document of ``table`` by key, in insertion order.
+
+        Lazy: the engine takes this view to look up the few keys an index probe found, so a
+        lookup reads one row; iterating reads the whole table once.
+        """
+        return _Rows(self, table)
 
     def scan(self, table: str) -> Iterator[dict[str, Any]]:
         """Every document of ``table`` in insertion order."""
@@ -368,3 +371,29 @@ class PostgresStore:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+
+
+class _Rows(Mapping[Any, dict[str, Any]]):
+    """The documents of one table by key, read from the server when first needed."""
+
+    def __init__(self, store: PostgresStore, table: str) -> None:
+        self._store, self._table = store, table
+        self._all: dict[Any, dict[str, Any]] | None = None
+
+    def _load(self) -> dict[Any, dict[str, Any]]:
+        if self._all is None:
+            found = self._store._query("SELECT key, doc FROM documents WHERE tbl = %s ORDER BY seq", (self._table,))
+            self._all = {key: doc for key, doc in found}
+        return self._all
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        doc = self._all.get(key) if self._all is not None else self._store.get(self._table, key)
+        if doc is None:
+            raise KeyError(key)
+        return doc
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
