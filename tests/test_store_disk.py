@@ -246,7 +246,10 @@ def test_sigkill_mid_run_never_loses_an_acknowledged_commit(tmp_path, store_dir)
         with open_store(store_dir) as store:
             orders = store.rows("aggregate:order")
             shipped = {e["data"]["order_id"] for e in store.iter_events()}
-            inventory = next(iter(store.rows("aggregate:inventory").values()))
+            inventory = next(iter(store.rows("aggregate:inventory").values()), None)
+            if inventory is None:  # killed before its first commit (a slow start on a loaded machine)
+                assert not acknowledged and store.event_count() == 0
+                continue
             missing = [oid for oid in acknowledged if oid not in orders or oid not in shipped]
             assert not missing, f"round {round_}: {len(missing)} acknowledged orders lost"
             assert all(o["status"] == "SHIPPED" for o in orders.values() if o["id"] in shipped)
