@@ -22,6 +22,7 @@ Writers and replays run on a copy of the cached store, so it never changes.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -61,12 +62,14 @@ domain, _, _ = build_domain(dead_letter_source=True)
 """
 
 
+@functools.cache
 def store_stamp() -> str:
     """A stamp of the store format: a hash of the store package's source and the domain builder's.
 
     The one place that knows about the format. Hashing the source means any change to
     the store code builds a fresh cache rather than reading an old format; a store with
-    a public format version could return that instead.
+    a public format version could return that instead. Cached: ``inspect.getsource``
+    rereads the file, so a later edit would otherwise give a garbled stamp mid-run.
     """
     digest = hashlib.sha256(inspect.getsource(build_domain).encode())
     spec = importlib.util.find_spec("workbench.core.store")
@@ -191,6 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     events = args.events or (20_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
+    store_stamp()  # now, while ship_cycle.py on disk matches the imported build_domain
     tune_gc()  # as the workbench CLI does
 
     big, meta = cached_store(events, args.rebuild)
