@@ -201,6 +201,13 @@ def main() -> None:
 
     big, meta = cached_store(events, args.rebuild)
     rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(row: tuple[str, str, str, str, str]) -> None:
+        # Printed as soon as measured: at 1M events on main a full run takes tens of
+        # minutes, and an interrupted run should still leave its figures behind.
+        rows.append(row)
+        print(f"  {row[0]}: {row[1]} s, {row[2]} MiB, {row[4]}", flush=True)
+
     scratch = Path(tempfile.mkdtemp(prefix="wb-million-"))
     try:
         reads = [
@@ -214,7 +221,7 @@ def main() -> None:
             seconds = statistics.median(s.seconds for s in samples)
             mib = max(s.peak_mib for s in samples)
             target = f"< {READ_SECONDS:.0f} s, < {READ_MIB:.0f} MiB"
-            rows.append(
+            add(
                 (label, f"{seconds:.2f}", f"{mib:,.0f}", target, verdict(seconds < READ_SECONDS and mib < READ_MIB))
             )
 
@@ -225,7 +232,7 @@ def main() -> None:
         ]
         seconds = statistics.median(s.seconds for s in samples)
         mib = max(s.peak_mib for s in samples)
-        rows.append(
+        add(
             (
                 "writer: new Inventory",
                 f"{seconds:.2f}",
@@ -247,7 +254,7 @@ def main() -> None:
                 inner.append(float(json.loads(sample.stdout)["data"]["seconds"]))
                 mib = max(mib, sample.peak_mib)
             rate = n / statistics.median(inner)
-            rows.append(
+            add(
                 (
                     f"replay order, {n:,} events",
                     f"{statistics.median(whole):.2f}",
