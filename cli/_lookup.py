@@ -24,7 +24,9 @@ def pick(kind: str, name: str, options: dict[str, Any]) -> Any:
 def event_class(domain: Any, name: str) -> Any:
     """An event class by class name or type string."""
     found = domain.event_class(name)
-    return found if found is not None else pick("event", name, domain.registry.events)
+    if found is not None and found.meta_.kind == "EVENT":  # the lookup also knows commands
+        return found
+    return pick("event", name, domain.registry.events)
 
 
 def aggregate_class(domain: Any, name: str) -> Any:

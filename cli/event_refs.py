@@ -44,6 +44,19 @@ def event_id(domain: Any, text: str) -> str | None:
     return str(matches[0]) if matches else None
 
 
+def command_id(domain: Any, text: str) -> str | None:
+    """The id of the command stored in stream ``text`` (``manage_order-42``), or None.
+
+    A command's stream holds that one command, so naming the stream names the command
+    (``workbench send`` prints the stream, not the id).
+    """
+    indexes = domain.store.state.streams.get(domain.normalize_category(text))
+    if not indexes:
+        return None
+    first = domain.store.state.events[indexes[0]]
+    return str(first["id"]) if first.get("kind") == "COMMAND" else None
+
+
 def stream_name(domain: Any, text: str) -> str:
     """A stream, a category or ``$all``, as typed, checked against the store.
 

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.core.aggregate import BaseAggregate
+    from workbench.core.command import BaseCommand
+    from workbench.core.command_handler import BaseCommandHandler
     from workbench.core.context import current_domain
     from workbench.core.domain import Domain
     from workbench.core.event import BaseEvent
+    from workbench.core.event_sourcing import apply
     from workbench.core.handler import BaseEventHandler, handle
     from workbench.core.message import Message
     from workbench.core.projection import BaseProjection, BaseProjector, on
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "BaseAggregate": "workbench.core.aggregate",
+    "BaseCommand": "workbench.core.command",
+    "BaseCommandHandler": "workbench.core.command_handler",
+    "apply": "workbench.core.event_sourcing",
     "BaseEvent": "workbench.core.event",
     "BaseEventHandler": "workbench.core.handler",
     "Domain": "workbench.core.domain",
@@ -43,6 +49,8 @@ _EXPORTS = {
 
 __all__ = [
     "BaseAggregate",
+    "BaseCommand",
+    "BaseCommandHandler",
     "BaseEvent",
     "BaseEventHandler",
     "BaseProjection",
@@ -53,6 +61,7 @@ __all__ = [
     "Domain",
     "Message",
     "UnitOfWork",
+    "apply",
     "current_domain",
     "handle",
     "on",

@@ -43,11 +43,8 @@ _LATER: dict[str, frozenset[str]] = {
 
 _FEATURES = {
     "invariant": "invariants (@invariant)",
-    "apply": "event-sourced aggregates (@apply)",
     "BaseEntity": "entities (BaseEntity)",
     "BaseValueObject": "value objects (BaseValueObject)",
-    "BaseCommand": "commands (BaseCommand)",
-    "BaseCommandHandler": "command handlers (BaseCommandHandler)",
     "BaseRepository": "custom repositories (BaseRepository)",
     "BaseDomainService": "domain services (BaseDomainService)",
     "BaseApplicationService": "application services (BaseApplicationService)",
@@ -80,7 +77,7 @@ def install() -> None:
     public = {name: getattr(core, name) for name in core.__all__}
     field_names = {name: getattr(fields, name) for name in fields.__all__}
     field_names.update(unsupported_fields())
-    invariant, apply = _later("invariant"), _later("apply")
+    invariant, apply = _later("invariant"), core.apply
     query_api = {"Q": Q, "F": F, "QuerySet": QuerySet, "ResultSet": ResultSet}
     globals_api = {"current_domain": context.current_domain, "current_uow": current_uow, "g": g}
     public.update(globals_api)
@@ -92,7 +89,6 @@ def install() -> None:
             **field_names,
             **query_api,
             invariant=invariant,
-            apply=apply,
             atomic_change=atomic_change,
             exceptions=exceptions,
             fields=None,
@@ -114,9 +110,9 @@ def install() -> None:
         ),
         "protean.core.entity": _module("protean.core.entity", BaseEntity=_later("BaseEntity"), invariant=invariant),
         "protean.core.value_object": _module("protean.core.value_object", BaseValueObject=_later("BaseValueObject")),
-        "protean.core.command": _module("protean.core.command", BaseCommand=_later("BaseCommand")),
+        "protean.core.command": _module("protean.core.command", BaseCommand=core.BaseCommand),
         "protean.core.command_handler": _module(
-            "protean.core.command_handler", BaseCommandHandler=_later("BaseCommandHandler")
+            "protean.core.command_handler", BaseCommandHandler=core.BaseCommandHandler
         ),
         "protean.core.repository": _module("protean.core.repository", BaseRepository=_later("BaseRepository")),
         "protean.core.domain_service": _module(

@@ -9,7 +9,7 @@ from workbench.core._model import ElementMeta, collect_fields, derive_class
 from workbench.core._naming import underscore
 from workbench.core.aggregate import BaseAggregate
 from workbench.core.event import BaseEvent
-from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
 from workbench.core.fields import Auto
 from workbench.core.handler import ANY, BaseEventHandler, handler_methods
 from workbench.core.subscription_config import resolve as resolve_subscription
@@ -74,12 +74,13 @@ def _options(cls: type, given: dict[str, Any], allowed: frozenset[str], what: st
 def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseAggregate]:
     """Derive and describe an aggregate class."""
     opts = _options(cls, given, AGGREGATE_OPTIONS, "aggregate")
+    base: type = BaseAggregate
     if opts.get("event_sourced") or opts.get("is_event_sourced"):
-        raise NotSupportedError(
-            f"aggregate `{cls.__name__}`: event-sourced aggregates are not supported yet; "
-            "state-based aggregates store their events too"
-        )
-    new_cls = derive_class(cls, BaseAggregate)
+        from workbench.core.event_sourcing import BaseEventSourcedAggregate
+
+        opts["is_event_sourced"] = True
+        base = BaseEventSourcedAggregate
+    new_cls = derive_class(cls, base)
     fields = collect_fields(new_cls)
     id_fields = [name for name, f in fields.items() if f.identifier]
     if len(id_fields) > 1:

@@ -40,6 +40,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # How many levels of events a sync handler chain may raise (A raises B raises A ...)
     # before the handler about to go deeper fails instead of committing.
     "max_cascade_depth": 100,
+    # Event-sourced aggregates get a snapshot every this many events (Protean's setting).
+    "snapshot_threshold": 10,
 }
 
 # Set by the domain loader: domains created while a file is imported get a throwaway
@@ -90,6 +92,8 @@ class Registry:
     subscribers: dict[str, Any] = field(default_factory=dict)
     queries: dict[str, Any] = field(default_factory=dict)
     query_handlers: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, Any] = field(default_factory=dict)
+    command_handlers: dict[str, Any] = field(default_factory=dict)
     # Event handlers, projectors and subscribers in the order they were registered:
     # the order in which they receive a message.
     consumers: list[Any] = field(default_factory=list)
@@ -194,7 +198,7 @@ class Domain:
             if new_cls.__name__ in registered:
                 raise IncorrectUsageError(f"{self!r} already has an element named `{new_cls.__name__}`")
             registered[new_cls.__name__] = new_cls
-            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER"):  # type: ignore[attr-defined]
+            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER", "COMMAND_HANDLER"):  # type: ignore[attr-defined]
                 self.registry.consumers.append(new_cls)
             return new_cls
 
@@ -250,6 +254,37 @@ class Domain:
 
         return self._decorator(register_query_handler, self.registry.query_handlers, _cls, options)
 
+    def command(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a command: ``@domain.command(part_of=Order)``."""
+        from workbench.core.command import register_command
+
+        return self._decorator(register_command, self.registry.commands, _cls, options)
+
+    def command_handler(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a command handler: ``@domain.command_handler(part_of=Order)`` with ``@handle(Command)``."""
+        from workbench.core.command_handler import register_command_handler
+
+        return self._decorator(register_command_handler, self.registry.command_handlers, _cls, options)
+
+    def process(
+        self,
+        command: Any,
+        asynchronous: bool | None = None,
+        correlation_id: str | None = None,
+    ) -> Any:
+        """Store ``command`` and handle it.
+
+        Sync (``asynchronous=False`` or ``config["command_processing"] == "sync"``): the
+        handler runs now and its return value is returned; what it raises propagates.
+        Async: the engine handles it later; returns the command's stream position.
+
+        Raises:
+            IncorrectUsageError: the command is not registered here, or nothing handles it.
+        """
+        from workbench.core.command_handler import process
+
+        return process(self, command, asynchronous=asynchronous, correlation_id=correlation_id)
+
     def dispatch(self, query: Any) -> Any:
         """Run a query through its query handler and return the result."""
         from workbench.core.query import dispatch
@@ -280,6 +315,18 @@ class Domain:
             meta.stream_category = meta.part_of.meta_.stream_category
         for handler in self.registry.event_handlers.values():
             _registry.wire_handler(self, handler)
+        from workbench.core.event_sourcing import wire_appliers
+
+        for aggregate in self.registry.aggregates.values():
+            wire_appliers(self, aggregate)
+        if self.registry.commands or self.registry.command_handlers:
+            from workbench.core.command import resolve_command
+            from workbench.core.command_handler import wire_command_handlers
+
+            for command in self.registry.commands.values():
+                if not command.meta_.abstract:
+                    resolve_command(self, command)
+            wire_command_handlers(self)
         if self.registry.projectors or self.registry.queries or self.registry.query_handlers:
             from workbench.core.projection import wire_projector
             from workbench.core.query import wire_queries
@@ -342,7 +389,12 @@ class Domain:
             known = (*self.registry.aggregates.values(), *self.registry.projections.values())
             if aggregate not in known:
                 raise IncorrectUsageError(f"`{aggregate.__name__}` is not an aggregate registered with {self!r}")
-            repository = self._repositories[aggregate] = Repository(self, aggregate)
+            if getattr(aggregate, "_event_sourced", False):
+                from workbench.core.event_sourced_repository import EventSourcedRepository
+
+                repository = self._repositories[aggregate] = EventSourcedRepository(self, aggregate)
+            else:
+                repository = self._repositories[aggregate] = Repository(self, aggregate)
         return repository
 
     @property
@@ -354,9 +406,13 @@ class Domain:
         """The event class for a stored type string (``Shop.OrderShipped.v1``) or class name."""
         found = self._events_by_type.get(type_string)
         if found is None:
-            for event in self.registry.events.values():
+            for event in (*self.registry.events.values(), *self.registry.commands.values()):
                 self._events_by_type[event.__type__] = event
-            found = self._events_by_type.get(type_string) or self.registry.events.get(type_string)
+            found = (
+                self._events_by_type.get(type_string)
+                or self.registry.events.get(type_string)
+                or self.registry.commands.get(type_string)
+            )
         return found
 
     def event_from_message(self, message: Message) -> BaseEvent:
@@ -373,8 +429,9 @@ class Domain:
         category = message.record["stream_category"]
         handlers = self._handlers_by_category.get(category)
         if handlers is None:
-            # Raw broker messages go to their subscribers only, never to `$all` handlers.
-            broker = message.record.get("kind") == "BROKER"
+            # Raw broker messages go to their subscribers only and commands to their
+            # command handler, never to `$all` handlers.
+            broker = message.record.get("kind") in ("BROKER", "COMMAND")
             handlers = self._handlers_by_category[category] = [
                 h
                 for h in self.registry.consumers

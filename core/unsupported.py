@@ -16,8 +16,6 @@ from workbench.core.exceptions import NotSupportedError
 DOMAIN_DECORATORS = {
     "entity": "entities",
     "value_object": "value objects",
-    "command": "commands",
-    "command_handler": "command handlers",
     "domain_service": "domain services",
     "application_service": "application services",
     "repository": "custom repositories",

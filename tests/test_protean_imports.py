@@ -101,15 +101,12 @@ def failed_info(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess
     ("usage", "expected"),
     [
         ("@domain.aggregate\nclass A:\n    @invariant.post\n    def check(self):\n        pass\n", "invariants"),
-        ("@domain.aggregate\nclass A:\n    @apply\n    def on(self, e):\n        pass\n", "event-sourced aggregates"),
         ("@domain.aggregate\nclass A:\n    price = Decimal(max_digits=5)\n", "`A.price`: the `Decimal` field"),
         ("@domain.aggregate\nclass A:\n    lines: HasMany('Line')\n", "`A.lines`: entities (`HasMany`)"),
         ("@domain.aggregate\nclass A:\n    addr = ValueObject('Address')\n", "`A.addr`: value objects"),
         ("class Address(BaseValueObject):\n    pass\n", "value objects (BaseValueObject)"),
         ("class Line(BaseEntity):\n    pass\n", "entities (BaseEntity)"),
-        ("@domain.command(part_of='A')\nclass Place:\n    pass\n", "commands (@domain.command)"),
         ("@domain.entity(part_of='A')\nclass Line:\n    pass\n", "entities (@domain.entity)"),
-        ("class Handler(BaseCommandHandler):\n    pass\n", "command handlers"),
         ("class Repo(BaseRepository):\n    pass\n", "custom repositories"),
     ],
 )

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.core import (
         BaseAggregate,
+        BaseCommand,
+        BaseCommandHandler,
         BaseEvent,
         BaseEventHandler,
         BaseProjection,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         Domain,
         Message,
         UnitOfWork,
+        apply,
         current_domain,
         handle,
         on,
@@ -45,6 +48,8 @@ _EXPORTS = {
 
 __all__ = [
     "BaseAggregate",
+    "BaseCommand",
+    "BaseCommandHandler",
     "BaseEvent",
     "BaseEventHandler",
     "BaseProjection",
@@ -55,6 +60,7 @@ __all__ = [
     "Domain",
     "Message",
     "UnitOfWork",
+    "apply",
     "current_domain",
     "handle",
     "load_domain",

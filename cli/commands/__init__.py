@@ -13,6 +13,7 @@ from workbench.cli.commands import (  # noqa: F401
     raising,
     replaying,
     script_cmd,
+    sending,
     shell_cmd,
     store_cmd,
 )

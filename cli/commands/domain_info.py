@@ -19,9 +19,11 @@ def domain_map(domain: Any) -> dict[str, Any]:
                 "name": name,
                 "category": cls.meta_.stream_category,
                 "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+                "event_sourced": bool(cls.meta_.options.get("is_event_sourced")),
             }
             for name, cls in domain.registry.aggregates.items()
         ],
+        **command_map(domain),
         "events": [
             {
                 "name": name,
@@ -85,6 +87,55 @@ def domain_map(domain: Any) -> dict[str, Any]:
     }
 
 
+def command_map(domain: Any) -> dict[str, Any]:
+    """Commands and command handlers as JSON-friendly data."""
+    from workbench.core.command_handler import handler_for
+
+    def handled_by(command: Any) -> str | None:
+        found = handler_for(domain, command.__type__)
+        return f"{found[0].__name__}.{found[1]}" if found else None
+
+    return {
+        "commands": [
+            {
+                "name": name,
+                "type": cls.__type__,
+                "part_of": cls.meta_.part_of.__name__,
+                "stream_category": cls.meta_.stream_category,
+                "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
+                "handled_by": handled_by(cls),
+            }
+            for name, cls in domain.registry.commands.items()
+            if not cls.meta_.abstract
+        ],
+        "command_handlers": [
+            {
+                "name": name,
+                "part_of": cls.meta_.part_of.__name__,
+                "listens_to": cls.meta_.stream_categories,
+                "methods": {m: t for t, methods in cls._handlers.items() for m in methods},
+                "subscription": cls.meta_.subscription.to_dict(),
+            }
+            for name, cls in domain.registry.command_handlers.items()
+        ],
+    }
+
+
+def _command_flow(domain: Any) -> list[str]:
+    lines = []
+    for name, cls in domain.registry.commands.items():
+        if cls.meta_.abstract:
+            continue
+        lines.append(f"    {name}[/{name}/]")
+    for name, cls in domain.registry.command_handlers.items():
+        lines.append(f"    {name}{{{{{name}}}}}")
+        for command_name, command_cls in domain.registry.commands.items():
+            if command_cls.__type__ in cls._handlers:
+                lines.append(f"    {command_name} -- handled by --> {name}")
+        lines.append(f"    {name} -. changes .-> {cls.meta_.part_of.__name__}")
+    return lines
+
+
 def mermaid(domain: Any) -> str:
     """The event flow: aggregate raises event, handler consumes it, updates its aggregate."""
     lines = ["flowchart LR"]
@@ -93,6 +144,7 @@ def mermaid(domain: Any) -> str:
     for name, cls in domain.registry.events.items():
         lines.append(f"    {name}([{name}])")
         lines.append(f"    {cls.meta_.part_of.__name__} -- raises --> {name}")
+    lines.extend(_command_flow(domain))
     for name, cls in domain.registry.event_handlers.items():
         lines.append(f"    {name}{{{{{name}}}}}")
         targets = {t for t in cls._handlers}
