@@ -9,6 +9,7 @@ filter with ``source_stream="manage_order"`` on the events its handler raises.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from workbench.core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
@@ -171,3 +172,28 @@ def command_record(
 def is_command(record: dict[str, Any]) -> bool:
     """True for a stored command (not an event or a broker message)."""
     return record.get("kind") == COMMAND
+
+
+def expired(domain: Domain, record: dict[str, Any]) -> bool:
+    """True when a command's deadline (if it has one) has passed on the domain's clock."""
+    deadline = record["metadata"].get("deadline")
+    if deadline is None:
+        return False
+    return bool(domain.timestamp() >= _dt.datetime.fromisoformat(deadline).timestamp())
+
+
+def resolve_deadline(domain: Domain, deadline: _dt.datetime | None, timeout: _dt.timedelta | None) -> str | None:
+    """The absolute deadline (ISO 8601) from ``deadline`` or ``timeout`` (measured on the domain's clock).
+
+    Raises:
+        IncorrectUsageError: both were given.
+    """
+    if deadline is not None and timeout is not None:
+        raise IncorrectUsageError("give a command either a deadline or a timeout, not both")
+    if timeout is not None:
+        deadline = _dt.datetime.fromtimestamp(domain.timestamp(), _dt.UTC) + timeout
+    if deadline is None:
+        return None
+    if deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=_dt.UTC)  # a naive time is taken as UTC
+    return deadline.isoformat()

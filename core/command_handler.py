@@ -9,14 +9,24 @@ and dead-letter machinery as events, and returns the command's stream position (
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
 from workbench.core._model import ElementMeta, derive_class
-from workbench.core.command import BaseCommand, command_record
+from workbench.core.command import BaseCommand, command_record, expired, resolve_deadline
 from workbench.core.context import handler_context
-from workbench.core.exceptions import HandlerError, ImmediateStop, IncorrectUsageError, NotSupportedError
+from workbench.core.exceptions import (
+    CommandExpiredError,
+    DuplicateCommandError,
+    HandlerError,
+    ImmediateStop,
+    IncorrectUsageError,
+    NotSupportedError,
+)
 from workbench.core.handler import ANY, BaseEventHandler, handler_methods
 from workbench.core.message import Message
+from workbench.core.store import Change
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
@@ -104,7 +114,12 @@ def process(
     command: BaseCommand,
     *,
     asynchronous: bool | None = None,
+    idempotency_key: str | None = None,
+    raise_on_duplicate: bool = False,
+    priority: int | None = None,
     correlation_id: str | None = None,
+    deadline: datetime | None = None,
+    timeout: timedelta | None = None,
 ) -> Any:
     """Store ``command`` and handle it (see :meth:`workbench.core.domain.Domain.process`)."""
     from workbench.core.dispatch import call_handle_error
@@ -120,22 +135,37 @@ def process(
     if found is None:
         raise IncorrectUsageError(f"no command handler handles `{cls.__name__}` in domain {domain.name}")
     handler_cls, method = found
+    if idempotency_key is not None:
+        done = domain.store.get(IDEMPOTENCY_TABLE, idempotency_key)
+        if done is not None:
+            if raise_on_duplicate:
+                raise DuplicateCommandError(
+                    f"Command with idempotency key '{idempotency_key}' has already been processed",
+                    original_result=done["result"],
+                )
+            return done["result"]
     # As in Protean: inline when the call or the domain says sync.
     sync = asynchronous is False or domain.config.get("command_processing") == "sync"
     record = command_record(domain, command, asynchronous=not sync, correlation_id=correlation_id)
+    metadata = record["metadata"]
+    metadata["priority"] = int(priority or 0)
+    metadata["deadline"] = resolve_deadline(domain, deadline, timeout)
+    if idempotency_key is not None:
+        metadata["idempotency_key"] = idempotency_key
+    if sync and expired(domain, record):
+        raise CommandExpiredError(f"Command `{cls.__type__}` expired at deadline {metadata['deadline']}")
     uow = current_uow(domain)
-    if uow is not None:
-        uow.record_event(record)  # stored with the caller's unit of work, or not at all
-    else:
-        domain.store.commit([], [record])
-    message = Message(record)
     if not sync:
-        position = record["position"]
-        return position if position is not None else domain.store.stream_last_position(record["stream_name"]) + 1
+        # A submission is done once the command is stored: a repeat with its key stores nothing.
+        position = domain.store.stream_last_position(record["stream_name"]) + 1
+        _store(domain, uow, record, _outcome(idempotency_key, record, position))
+        return position
+    _store(domain, uow, record, None)
+    message = Message(record)
     with handler_context(domain, message):
         received = cls._from_message(message)
         try:
-            return getattr(handler_cls(), method)(received)
+            result = getattr(handler_cls(), method)(received)
         except (ImmediateStop, HandlerError):
             raise  # a HandlerError comes from event handlers after the command's own commit
         except Exception as exc:
@@ -143,3 +173,33 @@ def process(
             if uow is None:
                 record_failure(domain, handler_cls, method, message, exc, mode="sync")
             raise
+    outcome = _outcome(idempotency_key, record, result)
+    if outcome is not None:
+        _store(domain, uow, None, outcome)
+    return result
+
+
+IDEMPOTENCY_TABLE = "command_results"
+
+
+def _outcome(key: str | None, record: dict[str, Any], result: Any) -> Change | None:
+    """The write remembering a command's result under its idempotency key (None without a key)."""
+    if key is None:
+        return None
+    try:
+        kept = orjson.loads(orjson.dumps(result))
+    except TypeError:
+        kept = None  # not JSON: a repeat returns None instead of a stale copy of a live object
+    doc = {"id": key, "command_id": record["id"], "type": record["type"], "result": kept}
+    return Change(IDEMPOTENCY_TABLE, "id", key, doc)
+
+
+def _store(domain: Domain, uow: Any, record: dict[str, Any] | None, change: Change | None) -> None:
+    """Write the command and/or its outcome: with the caller's unit of work, else at once."""
+    if uow is not None:
+        if record is not None:
+            uow.record_event(record)
+        if change is not None:
+            uow.stage(change)
+        return
+    domain.store.commit([change] if change is not None else [], [record] if record is not None else [])

@@ -270,20 +270,53 @@ class Domain:
         self,
         command: Any,
         asynchronous: bool | None = None,
+        idempotency_key: str | None = None,
+        raise_on_duplicate: bool = False,
+        priority: int | None = None,
         correlation_id: str | None = None,
+        deadline: _dt.datetime | None = None,
+        timeout: _dt.timedelta | None = None,
     ) -> Any:
         """Store ``command`` and handle it.
 
         Sync (``asynchronous=False`` or ``config["command_processing"] == "sync"``): the
         handler runs now and its return value is returned; what it raises propagates.
         Async: the engine handles it later; returns the command's stream position.
+        With ``idempotency_key``, a repeat returns the first result (a JSON copy) without
+        storing or handling anything (``raise_on_duplicate``: DuplicateCommandError).
+        A command past its ``deadline`` (or ``timeout`` from now) is refused in sync
+        mode and skipped by the async engine.
 
         Raises:
             IncorrectUsageError: the command is not registered here, or nothing handles it.
+            CommandExpiredError: sync processing after the deadline.
+            DuplicateCommandError: a repeated idempotency key with ``raise_on_duplicate``.
         """
         from workbench.core.command_handler import process
 
-        return process(self, command, asynchronous=asynchronous, correlation_id=correlation_id)
+        return process(
+            self,
+            command,
+            asynchronous=asynchronous,
+            idempotency_key=idempotency_key,
+            raise_on_duplicate=raise_on_duplicate,
+            priority=priority,
+            correlation_id=correlation_id,
+            deadline=deadline,
+            timeout=timeout,
+        )
+
+    def create_snapshot(self, aggregate_cls: type, identifier: Any) -> bool:
+        """Snapshot one event-sourced aggregate now; True when a new snapshot was written."""
+        from workbench.core.snapshot import create_snapshot
+
+        return create_snapshot(self, aggregate_cls, identifier)
+
+    def create_snapshots(self, aggregate_cls: type) -> int:
+        """Snapshot every instance of an event-sourced aggregate; returns how many were written."""
+        from workbench.core.snapshot import create_snapshots
+
+        return create_snapshots(self, aggregate_cls)
 
     def dispatch(self, query: Any) -> Any:
         """Run a query through its query handler and return the result."""

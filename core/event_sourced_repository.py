@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from workbench.core import snapshot, unit_of_work
+from workbench.core import snapshot as snapshots
+from workbench.core import unit_of_work
 from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
 from workbench.core.repository import Repository
 
@@ -43,11 +44,12 @@ class EventSourcedRepository(Repository[Any]):
             return None
         return uow.remember(aggregate) if uow is not None else aggregate
 
-    def load(self, key: Any, *, at_version: int | None = None) -> Any:
+    def load(self, key: Any, *, at_version: int | None = None, snapshot: bool = True) -> Any:
         """Replay one aggregate (up to stream position ``at_version`` when given), or None.
 
-        A snapshot is used when it is not past ``at_version``; a long tail after the
-        last snapshot gets a new one written (when the store is writable), as in Protean.
+        A snapshot is used when it is not past ``at_version`` (and ``snapshot`` allows
+        it); a long tail after the last snapshot gets a new one written (when the store is
+        writable), as in Protean.
 
         Raises:
             IncorrectUsageError: ``at_version`` is negative.
@@ -60,7 +62,7 @@ class EventSourcedRepository(Repository[Any]):
         head = self.domain.event_store.stream_version(stream)
         if head < 0:
             return None
-        saved = snapshot.latest(self.domain, self.aggregate_cls, key)
+        saved = snapshots.latest(self.domain, self.aggregate_cls, key) if snapshot else None
         if saved is not None and saved["_version"] <= head and (at_version is None or saved["_version"] <= at_version):
             aggregate = self.aggregate_cls._from_json(saved["state"])
             values = aggregate.__dict__
@@ -72,7 +74,7 @@ class EventSourcedRepository(Repository[Any]):
         values = aggregate.__dict__
         values["_persisted"] = aggregate._fields_json()
         values["_persisted"]["_version"] = values["_version"]
-        if at_version is None:
+        if at_version is None and snapshot:
             self._snapshot_if_due(aggregate)
         return aggregate
 
@@ -95,7 +97,7 @@ class EventSourcedRepository(Repository[Any]):
         store = self.domain.store
         if store.read_only or unit_of_work.current_uow(self.domain) is not None:
             return
-        change = snapshot.snapshot_change(self.domain, aggregate)
+        change = snapshots.snapshot_change(self.domain, aggregate)
         if change is not None:
             store.commit([change])
 

@@ -59,3 +59,43 @@ def snapshot_change(domain: Domain, aggregate: BaseAggregate) -> Change | None:
     if not due(domain, aggregate):
         return None
     return Change(snapshot_table(type(aggregate)), "id", aggregate.id_value, snapshot_doc(aggregate))
+
+
+def create_snapshot(domain: Domain, aggregate_cls: type, identifier: Any) -> bool:
+    """Write a snapshot of one event-sourced aggregate now (Protean's ``domain.create_snapshot``).
+
+    Returns:
+        True when a snapshot was written (False when the latest one is already current).
+
+    Raises:
+        IncorrectUsageError: the aggregate is not registered here or not event-sourced.
+        ObjectNotFoundError: the aggregate has no events.
+    """
+    from workbench.core.exceptions import ObjectNotFoundError
+
+    repository = _sourced_repository(domain, aggregate_cls)
+    aggregate = repository.load(repository._clean(repository.id_field, identifier), snapshot=False)
+    if aggregate is None:
+        raise ObjectNotFoundError(f"`{aggregate_cls.__name__}` object with identifier {identifier} does not exist.")
+    previous = latest(domain, aggregate_cls, aggregate.id_value)
+    if previous is not None and previous["_version"] == aggregate.__dict__["_version"]:
+        return False
+    doc = snapshot_doc(aggregate)
+    domain.store.commit([Change(snapshot_table(aggregate_cls), "id", aggregate.id_value, doc)])
+    return True
+
+
+def create_snapshots(domain: Domain, aggregate_cls: type) -> int:
+    """Write a current snapshot of every instance of an event-sourced aggregate; returns how many."""
+    repository = _sourced_repository(domain, aggregate_cls)
+    return sum(create_snapshot(domain, aggregate_cls, key) for key in repository.ids())
+
+
+def _sourced_repository(domain: Domain, aggregate_cls: type) -> Any:
+    from workbench.core.exceptions import IncorrectUsageError
+
+    if domain.registry.aggregates.get(aggregate_cls.__name__) is not aggregate_cls:
+        raise IncorrectUsageError(f"`{aggregate_cls.__name__}` is not registered in domain {domain.name}")
+    if not getattr(aggregate_cls, "_event_sourced", False):
+        raise IncorrectUsageError(f"`{aggregate_cls.__name__}` is not an event-sourced aggregate: it has no snapshots")
+    return domain.repository_for(aggregate_cls)

@@ -188,6 +188,11 @@ class Subscription:
             return self._skip(position, tally)
         if not self.handler.methods_for(record["type"]):  # type: ignore[attr-defined]
             return self._skip(position, tally)
+        if record.get("kind") == "COMMAND" and record["metadata"].get("deadline"):
+            from workbench.core.command import expired
+
+            if expired(self.domain, record):
+                return self._skip(position, tally)  # past its deadline: acknowledged, never handled
         message = Message(record)
         if self.config.sequenced and self._blocked(message.stream_name):
             self.domain.store.commit([self._parked_change(message), self._cursor_change(position)])

@@ -321,3 +321,54 @@ def test_a_command_with_no_handler_is_refused_before_it_is_stored(tmp_path):
     with domain.domain_context(), pytest.raises(IncorrectUsageError, match="no command handler handles `Orphan`"):
         domain.process(Orphan(name="x"))
     assert domain.store.event_count() == 0
+
+
+def test_an_idempotency_key_makes_a_repeat_return_the_first_result_without_storing_it(tmp_path):
+    from workbench.core.exceptions import DuplicateCommandError
+
+    domain = build(tmp_path)
+    place = domain.registry.commands["PlaceOrder"]
+    with domain.domain_context():
+        assert domain.process(place(order_id="o1", quantity=2), idempotency_key="req-1") == "o1"
+        assert domain.process(place(order_id="o2", quantity=2), idempotency_key="req-1") == "o1"
+        with pytest.raises(DuplicateCommandError, match="idempotency key 'req-1' has already been processed") as info:
+            domain.process(place(order_id="o3", quantity=2), idempotency_key="req-1", raise_on_duplicate=True)
+        assert info.value.original_result == "o1"
+    assert domain.repository_for("Order").count() == 1
+    assert domain.store.event_count() == 1
+    (command,) = domain.event_store.read("order:command-o1")
+    assert command.record["metadata"]["idempotency_key"] == "req-1"
+
+
+def test_a_failed_command_can_be_retried_with_the_same_key(tmp_path):
+    domain = build(tmp_path, fail_times=1)
+    place = domain.registry.commands["PlaceOrder"]
+    with domain.domain_context():
+        with pytest.raises(RuntimeError):
+            domain.process(place(order_id="o1", quantity=2), idempotency_key="req-1")
+        assert domain.process(place(order_id="o1", quantity=2), idempotency_key="req-1") == "o1"
+
+
+def test_deadlines_refuse_late_sync_commands_and_the_engine_skips_late_async_ones(tmp_path):
+    import datetime as dt
+
+    from workbench.core.clock import VirtualClock
+    from workbench.core.exceptions import CommandExpiredError
+
+    domain = build(tmp_path, commands="async")
+    clock = VirtualClock(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    domain.clock = clock
+    place = domain.registry.commands["PlaceOrder"]
+    with domain.domain_context():
+        past = dt.datetime(2029, 12, 31, tzinfo=dt.UTC)
+        with pytest.raises(CommandExpiredError, match="Command `Shop.PlaceOrder.v1` expired at deadline 2029-12-31"):
+            domain.process(place(order_id="o0", quantity=1), asynchronous=False, deadline=past)
+        assert domain.store.event_count() == 0  # refused before it was stored
+        domain.process(place(order_id="o1", quantity=1), timeout=dt.timedelta(minutes=5))
+        domain.process(place(order_id="o2", quantity=1), timeout=dt.timedelta(hours=1))
+        with pytest.raises(IncorrectUsageError, match="either a deadline or a timeout"):
+            domain.process(place(order_id="o3", quantity=1), deadline=past, timeout=dt.timedelta(1))
+    clock.advance(600)
+    Engine(domain).process_until_idle()
+    orders = domain.repository_for("Order")
+    assert orders.get_or_none("o1") is None and orders.get("o2").quantity == 1

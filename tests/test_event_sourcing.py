@@ -285,3 +285,32 @@ def test_replayed_state_equals_the_live_state_whatever_the_snapshots(amounts, th
         for version in range(loaded._version + 1):
             replayed = repo.load("a1", at_version=version)
             assert replayed._version == version
+
+
+def test_manual_snapshots_and_load_aggregate(tmp_path):
+    domain = bank(open_store(tmp_path / "store"), threshold=100)
+    account_cls = domain.registry.aggregates["Account"]
+    with domain.domain_context():
+        account = account_cls.open("a1", "Ann")
+        account.deposit(5)
+        domain.repository_for(account_cls).add(account)
+        assert domain.store.get("snapshot:account", "a1") is None  # 2 events: far from 100
+        assert domain.create_snapshot(account_cls, "a1") is True
+        assert domain.create_snapshot(account_cls, "a1") is False  # already current
+        assert domain.store.get("snapshot:account", "a1")["_version"] == 1
+        assert domain.create_snapshots(account_cls) == 0
+        assert domain.event_store.load_aggregate(account_cls, "a1", at_version=0).balance == 0
+        with pytest.raises(ObjectNotFoundError, match="identifier a2 does not exist"):
+            domain.create_snapshot(account_cls, "a2")
+
+
+def test_snapshots_of_a_state_based_aggregate_are_refused():
+    domain = Domain(name="Plain")
+
+    @domain.aggregate
+    class Note:
+        text = String()
+
+    domain.init()
+    with pytest.raises(IncorrectUsageError, match="`Note` is not an event-sourced aggregate"):
+        domain.create_snapshot(Note, "x")

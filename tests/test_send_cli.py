@@ -185,3 +185,13 @@ def test_shell_completes_command_names_fields_and_ids(tmp_path):
         assert complete("show Member ") == ["ann"]
     finally:
         session.close()
+
+
+def test_snapshot_create_catches_up_streams_written_event_by_event(library):
+    stocked(library)
+    for _ in range(2):
+        library("raise", "BookBorrowed", "member_id=ann", f"isbn={ISBN}", "--id", "ann")
+    assert library.json("snapshot", "create")["data"]["created"] == {"Member": 1}
+    assert library.json("snapshot", "create", "Member", "ann")["data"]["created"] == {"Member": 0}
+    assert "not an event-sourced aggregate" in library("snapshot", "create", "Book", code=2).stderr
+    assert library.json("show", "Member", "ann")["data"]["items"][0]["borrowed_total"] == 2

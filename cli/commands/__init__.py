@@ -15,5 +15,6 @@ from workbench.cli.commands import (  # noqa: F401
     script_cmd,
     sending,
     shell_cmd,
+    snapshots,
     store_cmd,
 )
