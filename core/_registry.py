@@ -74,13 +74,13 @@ def _options(cls: type, given: dict[str, Any], allowed: frozenset[str], what: st
 def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseAggregate]:
     """Derive and describe an aggregate class."""
     opts = _options(cls, given, AGGREGATE_OPTIONS, "aggregate")
-    base: type = BaseAggregate
     if opts.get("event_sourced") or opts.get("is_event_sourced"):
-        from workbench.core.event_sourcing import BaseEventSourcedAggregate
+        from workbench.core.event_sourcing import derive_event_sourced
 
         opts["is_event_sourced"] = True
-        base = BaseEventSourcedAggregate
-    new_cls = derive_class(cls, base)
+        new_cls = derive_event_sourced(cls)
+    else:
+        new_cls = derive_class(cls, BaseAggregate)
     fields = collect_fields(new_cls)
     id_fields = [name for name, f in fields.items() if f.identifier]
     if len(id_fields) > 1:

@@ -111,6 +111,19 @@ class BaseEventSourcedAggregate(BaseAggregate):
         return instance
 
 
+def derive_event_sourced(cls: type) -> type:
+    """``cls`` rebuilt on :class:`BaseEventSourcedAggregate` (from a plain class or a ``BaseAggregate`` subclass)."""
+    if issubclass(cls, BaseEventSourcedAggregate):
+        return cls
+    namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    # `class Account(BaseAggregate)` is common in Protean files: swap that base, keep the others.
+    bases = (*(b for b in cls.__bases__ if b not in (object, BaseAggregate)), BaseEventSourcedAggregate)
+    new_cls = type(cls.__name__, bases, namespace)
+    new_cls.__qualname__ = cls.__qualname__
+    new_cls.__module__ = cls.__module__
+    return new_cls
+
+
 def wire_appliers(domain: Domain, aggregate: type[BaseAggregate]) -> None:
     """Build an aggregate's ``{event type: [@apply methods]}``, checking every target.
 

@@ -195,3 +195,29 @@ def test_snapshot_create_catches_up_streams_written_event_by_event(library):
     assert library.json("snapshot", "create", "Member", "ann")["data"]["created"] == {"Member": 0}
     assert "not an event-sourced aggregate" in library("snapshot", "create", "Book", code=2).stderr
     assert library.json("show", "Member", "ann")["data"]["items"][0]["borrowed_total"] == 2
+
+
+def test_reload_names_added_commands_and_changed_command_handlers(tmp_path):
+    from workbench.cli.reload import describe_changes
+    from workbench.core.loader import load_domain
+    from workbench.core.store import open_store
+
+    before_path = tmp_path / "before.py"
+    after_path = tmp_path / "after.py"
+    text = LIBRARY.read_text()
+    before_path.write_text(text)
+    after_path.write_text(
+        text.replace(
+            "@domain.command_handler(part_of=Book)",
+            "@domain.command(part_of=Book)\nclass WithdrawBook:\n    isbn: Identifier(required=True)\n\n\n"
+            "@domain.command_handler(part_of=Book)",
+        ).replace(
+            "        return book.isbn\n",
+            "        return book.isbn\n\n    @handle(WithdrawBook)\n    def withdraw(self, command):\n        pass\n",
+        )
+    )
+    old = load_domain(str(before_path), store=open_store(None))
+    new = load_domain(str(after_path), store=open_store(None))
+    lines = describe_changes(old, new)
+    assert "+ command WithdrawBook" in lines
+    assert any(line.startswith("~ command handler Cataloguing: methods") for line in lines)
