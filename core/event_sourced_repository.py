@@ -72,6 +72,7 @@ class EventSourcedRepository(Repository[Any]):
         for _message, _state in self._replay(aggregate, stream, at_version):
             pass
         values = aggregate.__dict__
+        values["_temporal"] = at_version is not None and at_version < head  # the past is read-only
         values["_persisted"] = aggregate._fields_json()
         values["_persisted"]["_version"] = values["_version"]
         if at_version is None and snapshot:

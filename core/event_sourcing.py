@@ -58,6 +58,10 @@ class BaseEventSourcedAggregate(BaseAggregate):
         """
         if not isinstance(event, BaseEvent):
             raise IncorrectUsageError(f"`{type(event).__name__}` is not an event")
+        if self.__dict__.get("_temporal"):
+            raise IncorrectUsageError(
+                "Cannot raise events on a temporally-loaded aggregate. Temporal aggregates are read-only."
+            )
         cls = type(self)
         if type(event).meta_.part_of is not cls and type(event).meta_.part_of != cls.__name__:
             raise ConfigurationError(

@@ -187,7 +187,11 @@ class UnitOfWork:
                 for event in aggregate.__dict__["_events"]:
                     events.append(event.__dict__["_message"].record)
         if self._events:
-            events.extend(self._events)
+            # A command issued in this unit goes first: the events it led to follow it.
+            commands = [r for r in self._events if r.get("kind") == "COMMAND"]
+            if commands:
+                events[:0] = commands
+            events.extend(r for r in self._events if r.get("kind") != "COMMAND")
         if self._changes:
             changes.extend(self._changes)
         changes.extend(snapshots)

@@ -372,3 +372,74 @@ def test_deadlines_refuse_late_sync_commands_and_the_engine_skips_late_async_one
     Engine(domain).process_until_idle()
     orders = domain.repository_for("Order")
     assert orders.get_or_none("o1") is None and orders.get("o2").quantity == 1
+
+
+def test_a_command_issued_by_an_event_handler_is_stored_with_its_unit_of_work(tmp_path):
+    domain = Domain(name="Chain")
+    domain.config["event_processing"] = "sync"
+    domain.config["command_processing"] = "sync"
+
+    @domain.event(part_of="Order")
+    class Placed:
+        order_id = Identifier(required=True)
+
+    @domain.event(part_of="Invoice")
+    class Invoiced:
+        order_id = Identifier(required=True)
+
+    @domain.aggregate
+    class Order:
+        name = String()
+
+    @domain.aggregate
+    class Invoice:
+        order_id = Identifier(required=True)
+
+    @domain.command(part_of=Invoice)
+    class CreateInvoice:
+        order_id = Identifier(required=True)
+
+    @domain.command_handler(part_of=Invoice)
+    class Billing:
+        @handle(CreateInvoice)
+        def create(self, command):
+            invoice = Invoice(order_id=command.order_id)
+            invoice.raise_(Invoiced(order_id=command.order_id))
+            domain.repository_for(Invoice).add(invoice)
+
+    @domain.event_handler(part_of=Invoice, stream_category="order")
+    class WhenPlaced:
+        @handle(Placed)
+        def bill(self, event):
+            domain.process(CreateInvoice(order_id=event.order_id))
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    with domain.domain_context():
+        order = Order(name="x")
+        order.raise_(Placed(order_id=order.id))
+        domain.repository_for(Order).add(order)
+    placed, command, invoiced = domain.event_store.read("$all")
+    assert [placed.kind, command.kind, invoiced.kind] == ["EVENT", "COMMAND", "EVENT"]
+    assert command.causation_id == placed.id and command.origin_stream == placed.stream_name
+    assert invoiced.causation_id == command.id and invoiced.origin_stream == command.stream_name
+    assert placed.correlation_id == command.correlation_id == invoiced.correlation_id
+
+
+def test_the_testing_harness_takes_commands_in_async_mode_too(tmp_path):
+    from conftest import ROOT
+
+    from workbench.testing import DomainHarness
+
+    source = (ROOT / "samples" / "library" / "domain.py").read_text()
+    path = tmp_path / "library.py"
+    path.write_text(source.replace('domain.config["command_processing"] = "sync"', ""))
+    with DomainHarness.open(path, tmp_path / "store") as harness:
+        outcome = harness.when(harness["RegisterMember"](member_id="ann", name="Ann"))
+        outcome.then_returned(0).then_raised("MemberRegistered").then_succeeded("LendingDesk")
+        with pytest.raises(AssertionError, match="expected RegisterMember to return 'x', got 0"):
+            outcome.then_returned("x")
+        refused = harness.when(harness["BorrowBook"](member_id="ann", isbn="nope"))
+        refused.then_failed("LendingDesk", "ObjectNotFoundError")
+        with pytest.raises(IncorrectUsageError, match="when\\(\\) takes an event or a command"):
+            harness.when(harness["Member"])  # type: ignore[arg-type]

@@ -314,3 +314,20 @@ def test_snapshots_of_a_state_based_aggregate_are_refused():
     domain.init()
     with pytest.raises(IncorrectUsageError, match="`Note` is not an event-sourced aggregate"):
         domain.create_snapshot(Note, "x")
+
+
+def test_an_aggregate_loaded_at_an_old_version_is_read_only(tmp_path):
+    domain = bank(open_store(tmp_path / "store"))
+    account_cls = domain.registry.aggregates["Account"]
+    repo = domain.repository_for(account_cls)
+    with domain.domain_context():
+        account = account_cls.open("a1", "Ann")
+        account.deposit(10)
+        repo.add(account)
+        past = repo.load("a1", at_version=0)
+        with pytest.raises(IncorrectUsageError, match="Cannot raise events on a temporally-loaded aggregate"):
+            past.deposit(1)
+        latest = repo.load("a1", at_version=1)  # the latest version is the present: it may change
+        latest.deposit(1)
+        repo.add(latest)
+    assert domain.store.event_count() == 3
