@@ -26,6 +26,8 @@ def event_class(domain: Any, name: str) -> Any:
     found = domain.event_class(name)
     if found is not None and found.meta_.kind == "EVENT":  # the lookup also knows commands
         return found
+    if found is not None:
+        raise IncorrectUsageError(f"`{name}` is a command, not an event: `send {name} field=value ...` processes it")
     return pick("event", name, domain.registry.events)
 
 

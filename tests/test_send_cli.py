@@ -77,6 +77,7 @@ def test_a_refused_command_exits_1_with_one_line_and_keeps_only_the_command(libr
         (["send", "BorowBook"], "unknown command `BorowBook`; did you mean BorrowBook or ReturnBook?"),
         (["send", "BorrowBook", "member=ann"], "unknown field of BorrowBook `member`"),
         (["send", "BookBorrowed", "member_id=ann"], "`BookBorrowed` is an event, not a command (`raise BookBorrowed"),
+        (["raise", "BorrowBook", "member_id=ann"], "`BorrowBook` is a command, not an event: `send BorrowBook"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_stores_nothing(library, args, message):
