@@ -50,11 +50,11 @@ def command_id(domain: Any, text: str) -> str | None:
     A command's stream holds that one command, so naming the stream names the command
     (``workbench send`` prints the stream, not the id).
     """
-    indexes = domain.store.state.streams.get(domain.normalize_category(text))
-    if not indexes:
-        return None
-    first = domain.store.state.events[indexes[0]]
-    return str(first["id"]) if first.get("kind") == "COMMAND" else None
+    name = domain.normalize_category(text)
+    if "-" not in name:
+        return None  # a category, not a stream
+    first = domain.event_store.read(name, no_of_messages=1)
+    return str(first[0].id) if first and first[0].kind == "COMMAND" else None
 
 
 def stream_name(domain: Any, text: str) -> str:

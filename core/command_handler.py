@@ -122,9 +122,8 @@ def process(
     timeout: timedelta | None = None,
 ) -> Any:
     """Store ``command`` and handle it (see :meth:`workbench.core.domain.Domain.process`)."""
-    from workbench.core.dispatch import call_handle_error
     from workbench.core.failures import record_failure
-    from workbench.core.unit_of_work import current_uow
+    from workbench.core.unit_of_work import UnitOfWork, current_uow
 
     if not domain.initialized:
         domain.init()
@@ -160,23 +159,47 @@ def process(
         position = domain.store.stream_last_position(record["stream_name"]) + 1
         _store(domain, uow, record, _outcome(idempotency_key, record, position))
         return position
-    _store(domain, uow, record, None)
+    if uow is not None:
+        # Issued inside a handler: the command, its effects and its outcome commit (or roll
+        # back) with the caller's unit of work.
+        uow.record_event(record)
+        result = _handle(domain, handler_cls, method, cls, record)
+        _store(domain, uow, None, _outcome(idempotency_key, record, result))
+        return result
+    try:
+        # The command and everything its handler saved form one commit: a process killed
+        # half-way leaves neither.
+        with UnitOfWork(domain) as own:
+            own.record_event(record)
+            result = _handle(domain, handler_cls, method, cls, record)
+            _store(domain, own, None, _outcome(idempotency_key, record, result))
+    except (ImmediateStop, HandlerError):
+        raise  # a HandlerError comes from event handlers, after the command's own commit
+    except Exception as exc:
+        if record["global_position"] is None:
+            # Rolled back: the command is still kept, as Protean keeps it, with its failure.
+            domain.store.commit([], [record])
+            record_failure(domain, handler_cls, method, Message(record), exc, mode="sync")
+        raise
+    return result
+
+
+def _handle(
+    domain: Domain, handler_cls: type[BaseCommandHandler], method: str, command_cls: Any, record: dict[str, Any]
+) -> Any:
+    """Run the handler method on the command ``record`` stores; ``handle_error`` hears of a failure."""
+    from workbench.core.dispatch import call_handle_error
+
     message = Message(record)
     with handler_context(domain, message):
-        received = cls._from_message(message)
+        received = command_cls._from_message(message)
         try:
-            result = getattr(handler_cls(), method)(received)
+            return getattr(handler_cls(), method)(received)
         except (ImmediateStop, HandlerError):
-            raise  # a HandlerError comes from event handlers after the command's own commit
+            raise
         except Exception as exc:
             call_handle_error(handler_cls, exc, message)
-            if uow is None:
-                record_failure(domain, handler_cls, method, message, exc, mode="sync")
             raise
-    outcome = _outcome(idempotency_key, record, result)
-    if outcome is not None:
-        _store(domain, uow, None, outcome)
-    return result
 
 
 IDEMPOTENCY_TABLE = "command_results"
@@ -195,7 +218,7 @@ def _outcome(key: str | None, record: dict[str, Any], result: Any) -> Change | N
 
 
 def _store(domain: Domain, uow: Any, record: dict[str, Any] | None, change: Change | None) -> None:
-    """Write the command and/or its outcome: with the caller's unit of work, else at once."""
+    """Write the command and/or its outcome: with a unit of work, else at once."""
     if uow is not None:
         if record is not None:
             uow.record_event(record)

@@ -106,7 +106,8 @@ class EventSourcedRepository(Repository[Any]):
 
     def ids(self) -> list[str]:
         """The ids of every aggregate with a stream, in the order the streams began."""
-        return [name.partition("-")[2] for name in self.domain.event_store.streams(self.category)]
+        cut = len(self.category) + 1  # `<category>-<id>`, whatever the id holds
+        return [name[cut:] for name in self.domain.event_store.streams(self.category)]
 
     def all(self) -> list[Any]:
         """Every aggregate of this class, replayed."""

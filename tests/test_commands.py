@@ -443,3 +443,55 @@ def test_the_testing_harness_takes_commands_in_async_mode_too(tmp_path):
         refused.then_failed("LendingDesk", "ObjectNotFoundError")
         with pytest.raises(IncorrectUsageError, match="when\\(\\) takes an event or a command"):
             harness.when(harness["Member"])  # type: ignore[arg-type]
+
+
+SLOW_DOMAIN = """
+import pathlib, time
+from protean import Domain, handle
+from protean.fields import String
+
+domain = Domain(name="Slow")
+domain.config["event_processing"] = "sync"
+domain.config["command_processing"] = "sync"
+
+
+@domain.aggregate
+class Thing:
+    name = String()
+
+
+@domain.command(part_of=Thing)
+class MakeThing:
+    name = String()
+
+
+@domain.command_handler(part_of=Thing)
+class Things:
+    @handle(MakeThing)
+    def make(self, command):
+        domain.repository_for(Thing).add(Thing(name=command.name))
+        pathlib.Path("entered").write_text("x")
+        time.sleep(120)  # killed here, after the save and before the unit of work commits
+"""
+
+
+def test_a_process_killed_while_handling_a_command_leaves_neither_the_command_nor_its_effects(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "domain.py").write_text(SLOW_DOMAIN)
+    command = [sys.executable, "-m", "workbench", "--domain", "domain.py", "--store", "st", "send", "MakeThing", "name=a"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (tmp_path / "entered").exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])  # yield without a timed sleep
+    finally:
+        proc.kill()
+        proc.wait()
+    store = open_store(tmp_path / "st", read_only=True)
+    try:
+        assert store.event_count() == 0 and not store.rows("aggregate:thing")
+    finally:
+        store.close()
