@@ -165,6 +165,8 @@ def test_async_send_is_queued_then_processed(tmp_path):
     assert wb.json("show", "Member")["data"]["total"] == 0
     wb("process")
     assert wb.json("show", "Member", "ann")["data"]["items"][0]["name"] == "Ann"
+    now = wb.json("send", "RegisterMember", "member_id=bo", "name=Bo", "--sync")["data"]
+    assert now["processing"] == "sync" and now["result"] == "bo"
 
 
 def test_shell_completes_command_names_fields_and_ids(tmp_path):

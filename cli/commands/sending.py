@@ -48,6 +48,9 @@ def send(
     correlation_id: Annotated[
         str | None, typer.Option("--correlation-id", metavar="ID", help="Join this correlation.")
     ] = None,
+    inline: Annotated[
+        bool, typer.Option("--sync", help="Handle it now even in an async domain (asynchronous=False).")
+    ] = False,
 ) -> int:
     """Build a command from field=value pairs, store it in its stream and process it.
 
@@ -68,7 +71,7 @@ def send(
     with domain.domain_context():
         instance = cls(**assignments(cls, values or []))
         try:
-            result = domain.process(instance, correlation_id=correlation_id)
+            result = domain.process(instance, asynchronous=False if inline else None, correlation_id=correlation_id)
         except HandlerError as exc:
             failures = exc.failures
         except Exception as exc:  # the command handler's own error: shown below, then reported
