@@ -162,6 +162,12 @@ def test_async_process_returns_the_position_and_the_engine_handles_it(tmp_path):
     tally = Engine(domain).process_until_idle()
     assert tally.by_handler["ManageOrder@order:command"]["delivered"] == 1  # one subscription per category
     assert domain.repository_for("Order").get("o1").quantity == 2
+    with domain.domain_context():
+        domain.process(domain.registry.commands["ShipOrder"](order_id="o1"))
+    Engine(domain).process_until_idle()
+    shipped = domain.event_store.read("order-o1")[-1]
+    assert shipped.type == "Shop.OrderShipped.v1" and shipped.origin_stream.startswith("manage_order-")
+    assert [e.order_id for e in domain.repository_for("Email").all()] == ["o1"]  # source_stream matched
 
 
 def test_async_command_failures_retry_then_dead_letter_like_events(tmp_path):
