@@ -118,6 +118,11 @@ def main() -> None:
         with_snapshots, without = workdir / "snapshots", workdir / "full"
         seconds = write_stream(with_snapshots, args.events, args.batch, threshold=10)
         print(f"wrote {args.events:,} events in commits of {args.batch}: {seconds:.2f}s")
+        store = open_store(with_snapshots, read_only=True)
+        snapshot = store.get("snapshot:account", "acc-1")
+        store.close()
+        at = snapshot["_version"] if snapshot else -1
+        print(f"latest snapshot at version {at:,} of {args.events - 1:,}: a load replays {args.events - 1 - at} events")
         write_stream(without, args.events, args.batch, threshold=10**9)
 
         def report(label: str, samples: list[float]) -> None:
