@@ -135,12 +135,17 @@ def test_show_version_and_history_states_of_an_event_sourced_aggregate(library):
     assert then["items"][0]["loans"] == [ISBN] and then["items"][0]["_version"] == 1
     listing = library.json("show", "Member")["data"]
     assert listing["total"] == 1 and listing["items"][0]["member_id"] == "ann"
+    assert library.json("events", "history", "Member", "ann")["data"]["snapshot_version"] is None  # 4 of 5 events
+    library("send", "ReturnBook", "member_id=ann", f"isbn={ISBN}")
+    assert library.json("events", "history", "Member", "ann")["data"]["snapshot_version"] == 4
+    assert "latest snapshot: version 4" in library("events", "history", "Member", "ann").stderr
+    library("send", "BorrowBook", "member_id=ann", f"isbn={ISBN}")
     states = library.json("events", "history", "Member", "ann", "--states")["data"]["states"]
-    assert [s["state"]["loans"] for s in states] == [[], [ISBN], [], [ISBN]]
-    assert [s["message"]["position"] for s in states] == [0, 1, 2, 3]
+    assert [s["state"]["loans"] for s in states] == [[], [ISBN], [], [ISBN], [], [ISBN]]
+    assert [s["message"]["position"] for s in states] == [0, 1, 2, 3, 4, 5]
     text = library("events", "history", "Member", "ann", "--states").stdout
     assert '{"loans":[]}' in text  # without --data: only what each event changed
-    assert "has versions 0 to 3; there is no version 9" in library("show", "Member", "ann", "--version", "9", code=2).stderr
+    assert "has versions 0 to 5; there is no version 9" in library("show", "Member", "ann", "--version", "9", code=2).stderr
     assert "state-based" in library("show", "Book", ISBN, "--version", "0", code=2).stderr
     assert "state-based" in library("events", "history", "Book", ISBN, "--states", code=2).stderr
     assert "event-sourced" in library("new", "Member", "name=Bo", code=2).stderr

@@ -83,6 +83,19 @@ def show_event_sourced(run: Run, cls: Any, identifier: str | None, version: int 
     return 0
 
 
+def snapshot_note(run: Run, cls: Any, stream: str) -> int | None:
+    """Say (on stderr) which version the latest snapshot of ``stream``'s aggregate holds; return it."""
+    from workbench.core import snapshot
+
+    key = stream[len(cls.meta_.stream_category) + 1 :]
+    saved = snapshot.latest(run.domain, cls, key)
+    version = saved["_version"] if saved is not None else None
+    if not run.json_mode:
+        none = "no snapshot yet (a load replays every event)"
+        run.say(f"latest snapshot: version {version}" if version is not None else none)
+    return version
+
+
 def history_states(run: Run, cls: Any, identifier: str, data: bool) -> int:
     """``events history --states``: every event of one aggregate with the state after it."""
     import json

@@ -233,7 +233,12 @@ def history(
             ) from None
     messages = list(run.domain.event_store.read_all(stream))
     title = f"{stream} ({len(messages)} {plural(len(messages), 'event')})"
-    return _print_messages(run, "events history", title, messages, data, {"stream": stream}, ids=ids)
+    extra: dict[str, Any] = {"stream": stream}
+    if getattr(cls, "_event_sourced", False):
+        from workbench.cli.commands._event_sourced import snapshot_note
+
+        extra["snapshot_version"] = snapshot_note(run, cls, stream)
+    return _print_messages(run, "events history", title, messages, data, extra, ids=ids)
 
 
 @command(events_app, "events trace", write=False)
