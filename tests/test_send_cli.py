@@ -229,3 +229,24 @@ def test_reload_names_added_commands_and_changed_command_handlers(tmp_path):
     lines = describe_changes(old, new)
     assert "+ command WithdrawBook" in lines
     assert any(line.startswith("~ command handler Cataloguing: methods") for line in lines)
+
+
+def test_send_in_a_real_shell_with_tab_completion(tmp_path):
+    import time
+
+    from test_repl import spawn_shell
+
+    pexpect = pytest.importorskip("pexpect")
+    child = spawn_shell(pexpect, LIBRARY, tmp_path)
+    try:
+        child.expect("workbench>")
+        time.sleep(0.5)  # let the prompt finish starting up before typing, as a person would
+        child.send("send RegisterMem\t")  # completes the command's name
+        child.send(" member_id=ann name=Ann\r")
+        child.expect('returned "ann"')
+        child.send("show Member ann\r")
+        child.expect("borrowed_total")
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
