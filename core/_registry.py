@@ -10,8 +10,9 @@ from workbench.core._naming import underscore
 from workbench.core.aggregate import BaseAggregate
 from workbench.core.event import BaseEvent
 from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
-from workbench.core.fields import Auto
+from workbench.core.fields import Auto, HasMany, HasOne
 from workbench.core.handler import ANY, BaseEventHandler, handler_methods
+from workbench.core.invariants import collect_invariants
 from workbench.core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
@@ -107,8 +108,14 @@ def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type
         abstract=bool(opts.get("abstract")),
         options=opts,
     )
+    meta.invariants = collect_invariants(new_cls)
+    opts["associations"] = tuple(name for name, f in fields.items() if isinstance(f, (HasMany, HasOne)))
     meta.finish()
     new_cls.meta_ = meta  # type: ignore[attr-defined]
+    if opts["associations"]:
+        from workbench.core.entity import add_child_helpers
+
+        add_child_helpers(new_cls)
     return new_cls  # type: ignore[return-value]
 
 

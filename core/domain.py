@@ -95,6 +95,10 @@ class Registry:
     query_handlers: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, Any] = field(default_factory=dict)
     command_handlers: dict[str, Any] = field(default_factory=dict)
+    value_objects: dict[str, Any] = field(default_factory=dict)
+    entities: dict[str, Any] = field(default_factory=dict)
+    domain_services: dict[str, Any] = field(default_factory=dict)
+    application_services: dict[str, Any] = field(default_factory=dict)
     # Event handlers, projectors and subscribers in the order they were registered:
     # the order in which they receive a message.
     consumers: list[Any] = field(default_factory=list)
@@ -217,6 +221,30 @@ class Domain(DomainCommands):
         """Register an aggregate: ``@domain.aggregate`` or ``@domain.aggregate(stream_category=...)``."""
         return self._decorator(_registry.register_aggregate, self.registry.aggregates, _cls, options)
 
+    def entity(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register an entity: ``@domain.entity(part_of=Order)``."""
+        from workbench.core.entity import register_entity
+
+        return self._decorator(register_entity, self.registry.entities, _cls, options)
+
+    def value_object(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a value object: ``@domain.value_object``."""
+        from workbench.core.value_object import register_value_object
+
+        return self._decorator(register_value_object, self.registry.value_objects, _cls, options)
+
+    def domain_service(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a domain service: ``@domain.domain_service(part_of=[Order, Inventory])``."""
+        from workbench.core.services import register_domain_service
+
+        return self._decorator(register_domain_service, self.registry.domain_services, _cls, options)
+
+    def application_service(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register an application service: ``@domain.application_service(part_of=Order)``."""
+        from workbench.core.services import register_application_service
+
+        return self._decorator(register_application_service, self.registry.application_services, _cls, options)
+
     def event(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an event: ``@domain.event(part_of="Order")``."""
         return self._decorator(_registry.register_event, self.registry.events, _cls, options)
@@ -277,6 +305,14 @@ class Domain(DomainCommands):
         """
         if self.initialized:
             return
+        if self.registry.value_objects:
+            from workbench.core.value_object import resolve_value_object_fields
+
+            resolve_value_object_fields(self)
+        if self.registry.entities:
+            from workbench.core.entity import resolve_entity_fields
+
+            resolve_entity_fields(self)
         for event in self.registry.events.values():
             meta = event.meta_
             if meta.abstract:
