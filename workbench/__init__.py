@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.core import (
         BaseAggregate,
+        BaseApplicationService,
         BaseCommand,
         BaseCommandHandler,
+        BaseDomainService,
+        BaseEntity,
         BaseEvent,
         BaseEventHandler,
         BaseProjection,
@@ -24,14 +27,18 @@ if TYPE_CHECKING:
         BaseQuery,
         BaseQueryHandler,
         BaseSubscriber,
+        BaseValueObject,
         Domain,
         Message,
         UnitOfWork,
         apply,
+        atomic_change,
         current_domain,
         handle,
+        invariant,
         on,
         read,
+        use_case,
     )
     from workbench.core.loader import load_domain
     from workbench.core.store import open_store
@@ -48,8 +55,11 @@ _EXPORTS = {
 
 __all__ = [
     "BaseAggregate",
+    "BaseApplicationService",
     "BaseCommand",
     "BaseCommandHandler",
+    "BaseDomainService",
+    "BaseEntity",
     "BaseEvent",
     "BaseEventHandler",
     "BaseProjection",
@@ -57,17 +67,21 @@ __all__ = [
     "BaseQuery",
     "BaseQueryHandler",
     "BaseSubscriber",
+    "BaseValueObject",
     "Domain",
     "Message",
     "UnitOfWork",
     "apply",
+    "atomic_change",
     "current_domain",
     "handle",
+    "invariant",
     "load_domain",
     "on",
     "open_store",
     "open_tinydb",
     "read",
+    "use_case",
 ]
 
 
