@@ -126,15 +126,22 @@ def _fields(element: Any, current: str, domain: Any = None) -> list[str]:
         return [f"{name}={choice}" for choice in fields[name].choices]
     if sep and name in fields and domain is not None and (name.endswith("_id") or name == "id"):
         return [f"{name}={i}" for i in _referenced_ids(domain, name, value)]
-    return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind == "EVENT"]
+    messages = ("EVENT", "COMMAND")  # a message's identifier is data the user gives
+    return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind in messages]
 
 
 def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
     cls = domain.registry.aggregates.get(aggregate) or domain.registry.projections.get(aggregate)
     if cls is None:
         return []
-    rows = domain.store.rows(domain.repository_for(cls).table)
-    return [str(k) for k in _limited(k for k in rows if str(k).startswith(current))]
+    return [str(k) for k in _limited(k for k in _stored_ids(domain, cls) if str(k).startswith(current))]
+
+
+def _stored_ids(domain: Any, cls: Any) -> Any:
+    """The ids saved for an aggregate class (an event-sourced one's are its streams)."""
+    repository = domain.repository_for(cls)
+    ids = getattr(repository, "ids", None)
+    return ids() if ids is not None else domain.store.rows(repository.table)
 
 
 def _referenced_ids(domain: Any, field: str, prefix: str) -> list[str]:
@@ -144,8 +151,7 @@ def _referenced_ids(domain: Any, field: str, prefix: str) -> list[str]:
     chosen = [c for n, c in aggregates.items() if n.lower() == wanted] or list(aggregates.values())
     found: list[str] = []
     for cls in chosen:
-        rows = domain.store.rows(domain.repository_for(cls).table)
-        found.extend(str(k) for k in _limited(k for k in rows if str(k).startswith(prefix)))
+        found.extend(str(k) for k in _limited(k for k in _stored_ids(domain, cls) if str(k).startswith(prefix)))
     return found[:LIMIT]
 
 
@@ -187,6 +193,11 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
             return list(registry.events)
         event = registry.events.get(args[0])
         return _fields(event, current, domain) if event is not None else []
+    if head == "send":
+        if position == 0:
+            return list(registry.commands)
+        command = registry.commands.get(args[0])
+        return _fields(command, current, domain) if command is not None else []
     if head == "new":
         if position == 0:
             return list(registry.aggregates)
