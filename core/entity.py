@@ -240,6 +240,12 @@ def resolve_entity_fields(domain: Domain) -> None:
     registry = domain.registry
     for group in (registry.aggregates, registry.entities):
         for element in group.values():
-            for field in element.meta_.fields.values():
-                if isinstance(field, (HasMany, HasOne)):
+            for name, field in element.meta_.fields.items():
+                if isinstance(field, (HasMany, HasOne)) and isinstance(field.to_cls, str):
+                    if field.to_cls not in registry.entities:
+                        raise ConfigurationError(
+                            f"Unresolved references in domain `{domain.name}`: `{element.__name__}.{name}` "
+                            f"references `{field.to_cls}` via {type(field).__name__} "
+                            f"(entities: {', '.join(registry.entities) or 'none'})"
+                        )
                     field.resolve(registry.entities)
