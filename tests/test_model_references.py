@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from workbench.core import Domain
-from workbench.core.exceptions import ConfigurationError
+from workbench.core.exceptions import ConfigurationError, ValidationError
 from workbench.core.fields import HasMany, HasOne, String, ValueObject, ValueObjectList
 
 
@@ -68,3 +68,31 @@ def test_an_entity_may_hold_a_value_object_named_by_string():
         domain.repository_for(Customer).add(customer)
         [home] = domain.repository_for(Customer).get(customer.id).homes
         assert home.address == Address(city="Oslo") and home.earlier == [Address(city="Rome")]
+
+
+def test_adding_the_wrong_kind_of_child_is_protean_s_validation_error():
+    domain = Domain(name="Shop")
+
+    @domain.aggregate
+    class Order:
+        lines = HasMany("Line")
+        note = HasOne("Note")
+
+    @domain.entity(part_of=Order)
+    class Line:
+        sku = String(required=True)
+
+    @domain.entity(part_of=Order)
+    class Note:
+        text = String()
+
+    domain.init(traverse=False)
+    with domain.domain_context():
+        order = Order()
+        with pytest.raises(ValidationError) as wrong:
+            order.add_lines(Line(sku="A"), Note(text="t"))
+        assert list(wrong.value.messages) == ["lines.1"]
+        with pytest.raises(ValidationError) as missing:
+            order.add_lines({"qty": 1})
+        assert "lines.0.sku" in missing.value.messages
+        assert order.lines == []  # nothing was added
