@@ -312,14 +312,13 @@ class Domain(DomainCommands):
         """
         if self.initialized:
             return
-        if self.registry.value_objects:
-            from workbench.core.value_object import resolve_value_object_fields
+        # Always, not only when value objects or entities are registered: a field naming
+        # one that was never registered must fail here, as in Protean, not at first use.
+        from workbench.core.entity import resolve_entity_fields
+        from workbench.core.value_object import resolve_value_object_fields
 
-            resolve_value_object_fields(self)
-        if self.registry.entities:
-            from workbench.core.entity import resolve_entity_fields
-
-            resolve_entity_fields(self)
+        resolve_value_object_fields(self)
+        resolve_entity_fields(self)
         for event in self.registry.events.values():
             meta = event.meta_
             if meta.abstract:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from workbench.core._model import BaseModel, ElementMeta, collect_fields, derive_class
+from workbench.core._model import BaseModel, ElementMeta, collect_fields, derive_class, field_errors
 from workbench.core._naming import underscore
 from workbench.core.exceptions import (
     ConfigurationError,
@@ -19,7 +19,7 @@ from workbench.core.exceptions import (
     TooManyObjectsError,
     ValidationError,
 )
-from workbench.core.fields import Auto
+from workbench.core.fields import Auto, FieldInvalid
 from workbench.core.fields.associations import HasMany, HasOne, Reference, _Association
 from workbench.core.invariants import check, collect_invariants
 
@@ -175,7 +175,12 @@ def _adder(name: str) -> Callable[..., None]:
     def add(self: Any, *items: Any) -> None:
         field = self.meta_.fields[name]
         current = list(self.__dict__.get(name) or [])
-        added = field.clean([*(i for group in items for i in (group if isinstance(group, list) else [group]))])
+        given = [i for group in items for i in (group if isinstance(group, list) else [group])]
+        try:
+            added = field.clean(given)
+        except FieldInvalid as exc:
+            # The caller handles Protean's ValidationError, never the field's internal error.
+            raise ValidationError(field_errors(name, exc)) from None
         known = {child.id_value: index for index, child in enumerate(current)}
         for child in added:
             if child.id_value in known:
@@ -240,6 +245,12 @@ def resolve_entity_fields(domain: Domain) -> None:
     registry = domain.registry
     for group in (registry.aggregates, registry.entities):
         for element in group.values():
-            for field in element.meta_.fields.values():
-                if isinstance(field, (HasMany, HasOne)):
+            for name, field in element.meta_.fields.items():
+                if isinstance(field, (HasMany, HasOne)) and isinstance(field.to_cls, str):
+                    if field.to_cls not in registry.entities:
+                        raise ConfigurationError(
+                            f"Unresolved references in domain `{domain.name}`: `{element.__name__}.{name}` "
+                            f"references `{field.to_cls}` via {type(field).__name__} "
+                            f"(entities: {', '.join(registry.entities) or 'none'})"
+                        )
                     field.resolve(registry.entities)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbench.core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
-from workbench.core.exceptions import IncorrectUsageError
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
 from workbench.core.invariants import check, collect_invariants
 
 if TYPE_CHECKING:
@@ -81,10 +81,16 @@ def resolve_value_object_fields(domain: Domain) -> None:
 
     registry = domain.registry
     value_objects = registry.value_objects
-    for group in (value_objects, registry.aggregates, registry.events, registry.commands):
+    for group in (value_objects, registry.aggregates, registry.entities, registry.events, registry.commands):
         for element in group.values():
-            for fld in element.meta_.fields.values():
+            for name, fld in element.meta_.fields.items():
                 if isinstance(fld, ValueObjectList):
                     fld = fld.content
-                if isinstance(fld, ValueObject):
+                if isinstance(fld, ValueObject) and isinstance(fld.target, str):
+                    if fld.target not in value_objects:
+                        raise ConfigurationError(
+                            f"Unresolved references in domain `{domain.name}`: `{element.__name__}.{name}` "
+                            f"references `{fld.target}` via ValueObject "
+                            f"(value objects: {', '.join(value_objects) or 'none'})"
+                        )
                     fld.resolve(value_objects)

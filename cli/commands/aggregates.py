@@ -112,7 +112,8 @@ def show(
 ) -> int:
     """List the aggregates (or projection rows) of a kind, or show one."""
     from workbench.cli._lookup import stored_class as aggregate_class
-    from workbench.cli.render import table
+    from workbench.cli.nested_rows import field_rows, nested_fields
+    from workbench.cli.render import short_json, table
 
     cls = aggregate_class(run.domain, aggregate)
     if getattr(cls, "_event_sourced", False):
@@ -139,12 +140,14 @@ def show(
             table(
                 f"{cls.__name__} {docs[0][cls.meta_.id_field]}",
                 ["field", "value"],
-                [[k, v] for k, v in docs[0].items()],
+                field_rows(cls, docs[0]),
             )
         )
         return 0
     columns = [*cls.meta_.fields, "_version"]
-    run.out.print(table(f"{cls.__name__} ({total})", columns, [[d.get(c) for c in columns] for d in docs]))
+    nested = nested_fields(cls)  # entities and value objects as compact JSON, not Python reprs
+    rows = [[short_json(d.get(c)) if c in nested else d.get(c) for c in columns] for d in docs]
+    run.out.print(table(f"{cls.__name__} ({total})", columns, rows))
     if total > limit:
         run.say(f"{total - limit} more; use --limit")
     return 0

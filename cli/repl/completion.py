@@ -119,15 +119,36 @@ def _option_values(option: str, domain: Any) -> list[str] | None:
     return None
 
 
+def _nested(field: Any) -> Any:
+    """The class whose fields ``name.`` reaches (value objects and ``HasOne`` entities), or None."""
+    from workbench.core.fields import HasOne, ValueObject
+
+    if not isinstance(field, (ValueObject, HasOne)):
+        return None
+    try:
+        return field.nested_cls
+    except Exception:  # an unresolved name: nothing to offer, never a crash while typing
+        return None
+
+
 def _fields(element: Any, current: str, domain: Any = None) -> list[str]:
     name, sep, value = current.partition("=")
     fields = element.meta_.fields
+    path, dot, rest = name.partition(".")
+    if dot:
+        # `address.ci` completes inside the value object (or entity) that `address` holds.
+        inner = _nested(fields[path]) if path in fields else None
+        if inner is None:
+            return []
+        return [f"{path}.{s}" for s in _fields(inner, rest + sep + value, domain)]
     if sep and name in fields and fields[name].choices:
         return [f"{name}={choice}" for choice in fields[name].choices]
     if sep and name in fields and domain is not None and (name.endswith("_id") or name == "id"):
         return [f"{name}={i}" for i in _referenced_ids(domain, name, value)]
     messages = ("EVENT", "COMMAND")  # a message's identifier is data the user gives
-    return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind in messages]
+    names = [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind in messages]
+    names += [f"{field}." for field, spec in fields.items() if _nested(spec) is not None]
+    return names
 
 
 def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
