@@ -7,7 +7,7 @@ from typing import Any
 
 from workbench.core._naming import suggestion
 from workbench.core.exceptions import IncorrectUsageError
-from workbench.core.fields import Dict, List
+from workbench.core.fields import Dict, HasMany, HasOne, List, ValueObject
 
 
 def pick(kind: str, name: str, options: dict[str, Any]) -> Any:
@@ -24,7 +24,11 @@ def pick(kind: str, name: str, options: dict[str, Any]) -> Any:
 def event_class(domain: Any, name: str) -> Any:
     """An event class by class name or type string."""
     found = domain.event_class(name)
-    return found if found is not None else pick("event", name, domain.registry.events)
+    if found is not None and found.meta_.kind == "EVENT":  # the lookup also knows commands
+        return found
+    if found is not None:
+        raise IncorrectUsageError(f"`{name}` is a command, not an event: `send {name} field=value ...` processes it")
+    return pick("event", name, domain.registry.events)
 
 
 def aggregate_class(domain: Any, name: str) -> Any:
@@ -48,32 +52,46 @@ def aggregate_methods(cls: Any) -> dict[str, Any]:
 
 
 def assignments(element: Any, pairs: list[str]) -> dict[str, Any]:
-    """``["quantity=3", "tags=[1,2]"]`` as keyword arguments for ``element``.
+    """``["quantity=3", "tags=[1,2]", "address.city=Pune"]`` as keyword arguments for ``element``.
 
-    Values stay strings (fields coerce them, as Protean does), except for list and dict
-    fields, which take JSON.
+    Values stay strings (fields coerce them, as Protean does), except for list, dict and
+    value object fields, which take JSON. A dotted name sets one field inside a value
+    object field (``address.city=Pune``), at any depth.
     """
-    fields = element.meta_.fields
     values: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
             raise IncorrectUsageError(f"expected field=value, got `{pair}`")
-        if name not in fields:
-            pick(f"field of {element.__name__}", name, fields)
-        if name in values:
-            raise IncorrectUsageError(f"field `{name}` is given twice; give each field once")
-        field = fields[name]
-        if isinstance(field, (List, Dict)):
-            try:
-                values[name] = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise IncorrectUsageError(f"{name}: expected JSON ({exc.msg}), got `{raw}`") from None
-            except RecursionError:
-                raise IncorrectUsageError(f"{name}: the JSON value is nested too deeply") from None
-        else:
-            values[name] = None if raw == "" else raw
+        _assign(element, values, name.split("."), raw, name)
     return values
+
+
+def _assign(element: Any, values: dict[str, Any], path: list[str], raw: str, full: str) -> None:
+    fields = element.meta_.fields
+    name = path[0]
+    if name not in fields:
+        pick(f"field of {element.__name__}", name, fields)
+    field = fields[name]
+    if len(path) > 1:
+        if not isinstance(field, (ValueObject, HasOne)):
+            raise IncorrectUsageError(f"`{full}`: field `{name}` of {element.__name__} has no fields inside it")
+        inner = values.setdefault(name, {})
+        if not isinstance(inner, dict):
+            raise IncorrectUsageError(f"field `{name}` is given twice; give each field once")
+        _assign(field.nested_cls, inner, path[1:], raw, full)
+        return
+    if name in values:
+        raise IncorrectUsageError(f"field `{full}` is given twice; give each field once")
+    if isinstance(field, (List, Dict, ValueObject, HasOne, HasMany)):
+        try:
+            values[name] = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise IncorrectUsageError(f"{full}: expected JSON ({exc.msg}), got `{raw}`") from None
+        except RecursionError:
+            raise IncorrectUsageError(f"{full}: the JSON value is nested too deeply") from None
+    else:
+        values[name] = None if raw == "" else raw
 
 
 def call_arguments(args: list[str]) -> tuple[list[Any], dict[str, Any]]:

@@ -46,6 +46,19 @@ def event_id(domain: Any, text: str) -> str | None:
     return str(matches[0]) if matches else None
 
 
+def command_id(domain: Any, text: str) -> str | None:
+    """The id of the command stored in stream ``text`` (``manage_order-42``), or None.
+
+    A command's stream holds that one command, so naming the stream names the command
+    (``workbench send`` prints the stream, not the id).
+    """
+    name = domain.normalize_category(text)
+    if "-" not in name:
+        return None  # a category, not a stream
+    first = domain.event_store.read(name, no_of_messages=1)
+    return str(first[0].id) if first and first[0].kind == "COMMAND" else None
+
+
 def stream_name(domain: Any, text: str) -> str:
     """A stream, a category or ``$all``, as typed, checked against the store.
 

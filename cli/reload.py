@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = ("aggregates", "events", "event_handlers", "projections", "queries")
+KINDS = ("aggregates", "events", "commands", "command_handlers", "event_handlers", "projections", "queries")
 
 
 def _field_text(field: Any) -> str:
@@ -34,8 +34,10 @@ def describe_changes(old: Any, new: Any) -> list[str]:
         for name in after:
             if name in before:
                 lines += _field_changes(label, name, before[name], after[name])
-    for name, handler in new.registry.event_handlers.items():
-        previous = old.registry.event_handlers.get(name)
-        if previous is not None and previous._handlers != handler._handlers:
-            lines.append(f"~ event handler {name}: methods {sorted(handler._handlers.items())}")
+    for kind in ("event_handlers", "command_handlers"):
+        label = kind.replace("_", " ").removesuffix("s")
+        for name, handler in getattr(new.registry, kind, {}).items():
+            previous = getattr(old.registry, kind, {}).get(name)
+            if previous is not None and previous._handlers != handler._handlers:
+                lines.append(f"~ {label} {name}: methods {sorted(handler._handlers.items())}")
     return lines or ["reloaded; nothing added, removed or changed"]

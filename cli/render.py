@@ -15,14 +15,19 @@ def domain_tree(data: dict[str, Any]) -> Tree:
     tree = Tree(f"[bold]{data['name']}[/] ({data['event_processing']} processing)")
     aggregates = tree.add("Aggregates")
     for agg in data["aggregates"]:
-        node = aggregates.add(f"[bold cyan]{agg['name']}[/] (category [green]{agg['category']}[/])")
+        sourced = ", event-sourced" if agg.get("event_sourced") else ""
+        node = aggregates.add(f"[bold cyan]{agg['name']}[/] (category [green]{agg['category']}[/]{sourced})")
         for name, desc in agg["fields"].items():
             node.add(f"{name}: {desc}")
+        for stage, methods in data.get("invariants", {}).get(agg["name"], {}).items():
+            node.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+    _add_model(tree, data)
     events = tree.add("Events")
     for event in data["events"]:
         node = events.add(f"[bold magenta]{event['name']}[/] {event['type']} (part of {event['part_of']})")
         for name, desc in event["fields"].items():
             node.add(f"{name}: {desc}")
+    _add_commands(tree, data)
     handlers = tree.add("Event handlers")
     for handler in data["event_handlers"]:
         sub = handler["subscription"]
@@ -76,6 +81,65 @@ def domain_tree(data: dict[str, Any]) -> Tree:
             )
     tree.add(f"Store: {data['store']['events']} events")
     return tree
+
+
+def _add_model(tree: Tree, data: dict[str, Any]) -> None:
+    """Value objects with their fields and invariants, then domain and application services."""
+    if data.get("entities"):
+        node = tree.add("Entities")
+        for entity in data["entities"]:
+            child = node.add(f"[bold cyan]{entity['name']}[/] (part of {entity['part_of']})")
+            for name, desc in entity["fields"].items():
+                child.add(f"{name}: {desc}")
+            for stage, methods in entity["invariants"].items():
+                child.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+    if data.get("value_objects"):
+        node = tree.add("Value objects")
+        for value_object in data["value_objects"]:
+            child = node.add(f"[bold cyan]{value_object['name']}[/]")
+            for name, desc in value_object["fields"].items():
+                child.add(f"{name}: {desc}")
+            for stage, methods in value_object["invariants"].items():
+                child.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+    if data.get("domain_services"):
+        node = tree.add("Domain services")
+        for service in data["domain_services"]:
+            node.add(f"[bold yellow]{service['name']}[/] (spans {', '.join(service['part_of'])})")
+    if data.get("application_services"):
+        node = tree.add("Application services")
+        for service in data["application_services"]:
+            node.add(
+                f"[bold yellow]{service['name']}[/] (part of {', '.join(service['part_of'])}; use cases: "
+                f"{', '.join(service['use_cases']) or 'none'})"
+            )
+
+
+def _add_commands(tree: Tree, data: dict[str, Any]) -> None:
+    """Commands with their stream and handler, then command handlers with their methods."""
+    if data.get("commands"):
+        node = tree.add("Commands")
+        for command in data["commands"]:
+            handled = command["handled_by"] or "[red]no handler[/]"
+            child = node.add(
+                f"[bold magenta]{command['name']}[/] {command['type']} (part of {command['part_of']}, stream "
+                f"[green]{command['stream_category']}[/]) -> {handled}"
+            )
+            for name, desc in command["fields"].items():
+                child.add(f"{name}: {desc}")
+    if data.get("command_handlers"):
+        node = tree.add("Command handlers")
+        for handler in data["command_handlers"]:
+            sub = handler["subscription"]
+            child = node.add(
+                f"[bold yellow]{handler['name']}[/] (part of {handler['part_of']}, listens to "
+                f"[green]{', '.join(handler['listens_to'])}[/])"
+            )
+            for method, target in handler["methods"].items():
+                child.add(f"{method} <- {target}")
+            child.add(
+                f"[dim]async: {sub['subscription_type']}, max_retries {sub['max_retries']}, "
+                f"dlq {'on' if sub['enable_dlq'] else 'off'}[/]"
+            )
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:

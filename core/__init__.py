@@ -13,18 +13,28 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.core.aggregate import BaseAggregate
+    from workbench.core.command import BaseCommand
+    from workbench.core.command_handler import BaseCommandHandler
     from workbench.core.context import current_domain
     from workbench.core.domain import Domain
+    from workbench.core.entity import BaseEntity
     from workbench.core.event import BaseEvent
+    from workbench.core.event_sourcing import apply
     from workbench.core.handler import BaseEventHandler, handle
+    from workbench.core.invariants import atomic_change, invariant
     from workbench.core.message import Message
     from workbench.core.projection import BaseProjection, BaseProjector, on
     from workbench.core.query import BaseQuery, BaseQueryHandler, read
+    from workbench.core.services import BaseApplicationService, BaseDomainService, use_case
     from workbench.core.subscriber import BaseSubscriber
     from workbench.core.unit_of_work import UnitOfWork
+    from workbench.core.value_object import BaseValueObject
 
 _EXPORTS = {
     "BaseAggregate": "workbench.core.aggregate",
+    "BaseCommand": "workbench.core.command",
+    "BaseCommandHandler": "workbench.core.command_handler",
+    "apply": "workbench.core.event_sourcing",
     "BaseEvent": "workbench.core.event",
     "BaseEventHandler": "workbench.core.handler",
     "Domain": "workbench.core.domain",
@@ -39,10 +49,22 @@ _EXPORTS = {
     "BaseQuery": "workbench.core.query",
     "BaseQueryHandler": "workbench.core.query",
     "BaseSubscriber": "workbench.core.subscriber",
+    "BaseValueObject": "workbench.core.value_object",
+    "BaseEntity": "workbench.core.entity",
+    "BaseDomainService": "workbench.core.services",
+    "BaseApplicationService": "workbench.core.services",
+    "use_case": "workbench.core.services",
+    "invariant": "workbench.core.invariants",
+    "atomic_change": "workbench.core.invariants",
 }
 
 __all__ = [
     "BaseAggregate",
+    "BaseApplicationService",
+    "BaseCommand",
+    "BaseCommandHandler",
+    "BaseDomainService",
+    "BaseEntity",
     "BaseEvent",
     "BaseEventHandler",
     "BaseProjection",
@@ -50,13 +72,18 @@ __all__ = [
     "BaseQuery",
     "BaseQueryHandler",
     "BaseSubscriber",
+    "BaseValueObject",
     "Domain",
     "Message",
     "UnitOfWork",
+    "apply",
+    "atomic_change",
     "current_domain",
     "handle",
+    "invariant",
     "on",
     "read",
+    "use_case",
 ]
 
 

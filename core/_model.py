@@ -8,13 +8,27 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from workbench.core.exceptions import IncorrectUsageError, NotSupportedError, ValidationError
-from workbench.core.fields import MISSING, Date, DateTime, Dict, Field, FieldInvalid, List, python_type_field
+from workbench.core.fields import (
+    MISSING,
+    Date,
+    DateTime,
+    Dict,
+    Field,
+    FieldInvalid,
+    HasMany,
+    HasOne,
+    List,
+    NestedInvalid,
+    ValueObject,
+    ValueObjectList,
+    python_type_field,
+)
 from workbench.core.unsupported import UnsupportedField
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
 
-_CODEC_TYPES = (Date, DateTime, List)
+_CODEC_TYPES = (Date, DateTime, List, ValueObject, HasMany, HasOne)
 _MUTABLE_TYPES = (List, Dict)
 
 
@@ -39,11 +53,15 @@ class ElementMeta:
     fqn: str = ""
     subscription: Any = None  # the resolved SubscriptionConfig of an event handler
     stream_categories: list[str] = field(default_factory=list)  # what a handler or projector listens to
+    invariants: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # stage -> methods
 
     def finish(self) -> None:
         """Derive the per-field lists used on hot paths."""
         self.codec_fields = tuple(n for n, f in self.fields.items() if isinstance(f, _CODEC_TYPES))
-        self.mutable_fields = tuple(n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES))
+        # A list of value objects is rebuilt by its codec, never copied as raw JSON.
+        self.mutable_fields = tuple(
+            n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES) and not isinstance(f, ValueObjectList)
+        )
         self.unique_fields = tuple(n for n, f in self.fields.items() if f.unique and not f.identifier)
 
 
@@ -117,6 +135,17 @@ def derive_class(cls: type, base: type) -> type:
     return new_cls
 
 
+def field_errors(name: str, exc: FieldInvalid) -> dict[str, list[str]]:
+    """``{field: messages}`` for one bad field; a bad value inside it names the inner field too.
+
+    ``address.street`` is the ``street`` of the value object in ``address``;
+    ``lines.0.sku`` is the ``sku`` of the first item of ``lines``.
+    """
+    if isinstance(exc, NestedInvalid):
+        return {f"{name}.{inner}": messages for inner, messages in exc.errors.items()}
+    return {name: exc.messages}
+
+
 def copy_json(value: Any, name: str = "value") -> Any:
     """A deep copy of a JSON-shaped value (lists and dicts), fast.
 
@@ -160,7 +189,7 @@ class BaseModel:
             except FieldInvalid as exc:
                 if errors is None:
                     errors = {}
-                errors[name] = exc.messages
+                errors.update(field_errors(name, exc))
         if kwargs:
             if errors is None:
                 errors = {}
@@ -206,7 +235,7 @@ class BaseModel:
         try:
             cleaned = fld.clean(value)
         except FieldInvalid as exc:
-            raise ValidationError({name: exc.messages}) from None
+            raise ValidationError(field_errors(name, exc)) from None
         self.__dict__[name] = cleaned
 
     def __repr__(self) -> str:

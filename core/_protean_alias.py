@@ -18,7 +18,8 @@ from workbench.core.criteria import F, Q
 from workbench.core.domain import Domain
 from workbench.core.event import BaseEvent
 from workbench.core.handler import BaseEventHandler
-from workbench.core.protean_utils import DomainObjects, atomic_change, current_uow, fqn, g, utcnow_func
+from workbench.core.invariants import atomic_change
+from workbench.core.protean_utils import DomainObjects, current_uow, fqn, g, utcnow_func
 from workbench.core.queryset import QuerySet, ResultSet
 from workbench.core.unit_of_work import UnitOfWork
 from workbench.core.unsupported import Unsupported, module_getattr, unsupported_fields
@@ -30,7 +31,7 @@ from workbench import core
 _LATER: dict[str, frozenset[str]] = {
     "protean": frozenset(
         {"Engine", "Index", "Priority", "ReadOnlyQuerySet", "ReadView", "Record", "current_priority"}
-        | {"get_version", "processing_priority", "use_case", "value_object_from_entity"}
+        | {"get_version", "processing_priority", "value_object_from_entity"}
     ),
     "protean.fields": frozenset({"FieldBase", "FieldSpec", "ResolvedField", "validators"}),
     "protean.utils": frozenset(
@@ -42,16 +43,7 @@ _LATER: dict[str, frozenset[str]] = {
 }
 
 _FEATURES = {
-    "invariant": "invariants (@invariant)",
-    "apply": "event-sourced aggregates (@apply)",
-    "BaseEntity": "entities (BaseEntity)",
-    "BaseValueObject": "value objects (BaseValueObject)",
-    "BaseCommand": "commands (BaseCommand)",
-    "BaseCommandHandler": "command handlers (BaseCommandHandler)",
     "BaseRepository": "custom repositories (BaseRepository)",
-    "BaseDomainService": "domain services (BaseDomainService)",
-    "BaseApplicationService": "application services (BaseApplicationService)",
-    "use_case": "application services (@use_case)",
 }
 
 
@@ -80,7 +72,7 @@ def install() -> None:
     public = {name: getattr(core, name) for name in core.__all__}
     field_names = {name: getattr(fields, name) for name in fields.__all__}
     field_names.update(unsupported_fields())
-    invariant, apply = _later("invariant"), _later("apply")
+    invariant, apply = core.invariant, core.apply
     query_api = {"Q": Q, "F": F, "QuerySet": QuerySet, "ResultSet": ResultSet}
     globals_api = {"current_domain": context.current_domain, "current_uow": current_uow, "g": g}
     public.update(globals_api)
@@ -91,9 +83,6 @@ def install() -> None:
             **public,
             **field_names,
             **query_api,
-            invariant=invariant,
-            apply=apply,
-            atomic_change=atomic_change,
             exceptions=exceptions,
             fields=None,
         ),
@@ -112,20 +101,20 @@ def install() -> None:
         "protean.core.aggregate": _module(
             "protean.core.aggregate", BaseAggregate=BaseAggregate, apply=apply, atomic_change=atomic_change
         ),
-        "protean.core.entity": _module("protean.core.entity", BaseEntity=_later("BaseEntity"), invariant=invariant),
-        "protean.core.value_object": _module("protean.core.value_object", BaseValueObject=_later("BaseValueObject")),
-        "protean.core.command": _module("protean.core.command", BaseCommand=_later("BaseCommand")),
+        "protean.core.entity": _module("protean.core.entity", BaseEntity=core.BaseEntity, invariant=invariant),
+        "protean.core.value_object": _module("protean.core.value_object", BaseValueObject=core.BaseValueObject),
+        "protean.core.command": _module("protean.core.command", BaseCommand=core.BaseCommand),
         "protean.core.command_handler": _module(
-            "protean.core.command_handler", BaseCommandHandler=_later("BaseCommandHandler")
+            "protean.core.command_handler", BaseCommandHandler=core.BaseCommandHandler
         ),
         "protean.core.repository": _module("protean.core.repository", BaseRepository=_later("BaseRepository")),
         "protean.core.domain_service": _module(
-            "protean.core.domain_service", BaseDomainService=_later("BaseDomainService")
+            "protean.core.domain_service", BaseDomainService=core.BaseDomainService, invariant=invariant
         ),
         "protean.core.application_service": _module(
             "protean.core.application_service",
-            BaseApplicationService=_later("BaseApplicationService"),
-            use_case=_later("use_case"),
+            BaseApplicationService=core.BaseApplicationService,
+            use_case=core.use_case,
         ),
         "protean.core.event": _module("protean.core.event", BaseEvent=BaseEvent),
         "protean.core.event_handler": _module("protean.core.event_handler", BaseEventHandler=BaseEventHandler),

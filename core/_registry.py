@@ -9,9 +9,10 @@ from workbench.core._model import ElementMeta, collect_fields, derive_class
 from workbench.core._naming import underscore
 from workbench.core.aggregate import BaseAggregate
 from workbench.core.event import BaseEvent
-from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
-from workbench.core.fields import Auto
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.fields import Auto, HasMany, HasOne
 from workbench.core.handler import ANY, BaseEventHandler, handler_methods
+from workbench.core.invariants import collect_invariants
 from workbench.core.subscription_config import resolve as resolve_subscription
 
 if TYPE_CHECKING:
@@ -75,11 +76,12 @@ def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type
     """Derive and describe an aggregate class."""
     opts = _options(cls, given, AGGREGATE_OPTIONS, "aggregate")
     if opts.get("event_sourced") or opts.get("is_event_sourced"):
-        raise NotSupportedError(
-            f"aggregate `{cls.__name__}`: event-sourced aggregates are not supported yet; "
-            "state-based aggregates store their events too"
-        )
-    new_cls = derive_class(cls, BaseAggregate)
+        from workbench.core.event_sourcing import derive_event_sourced
+
+        opts["is_event_sourced"] = True
+        new_cls = derive_event_sourced(cls)
+    else:
+        new_cls = derive_class(cls, BaseAggregate)
     fields = collect_fields(new_cls)
     id_fields = [name for name, f in fields.items() if f.identifier]
     if len(id_fields) > 1:
@@ -106,8 +108,14 @@ def register_aggregate(domain: Domain, cls: type, given: dict[str, Any]) -> type
         abstract=bool(opts.get("abstract")),
         options=opts,
     )
+    meta.invariants = collect_invariants(new_cls)
+    opts["associations"] = tuple(name for name, f in fields.items() if isinstance(f, (HasMany, HasOne)))
     meta.finish()
     new_cls.meta_ = meta  # type: ignore[attr-defined]
+    if opts["associations"]:
+        from workbench.core.entity import add_child_helpers
+
+        add_child_helpers(new_cls)
     return new_cls  # type: ignore[return-value]
 
 

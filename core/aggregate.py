@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core._model import BaseModel
+from workbench.core.entity import attach_children
 from workbench.core.event import BaseEvent, build_record
-from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, ValidationError
+from workbench.core.invariants import check
 from workbench.core.message import Message
 
 
@@ -26,6 +28,11 @@ class BaseAggregate(BaseModel):
         values["_events"] = []
         values["_persisted"] = None
         values["_event_position"] = None
+        meta = self.meta_
+        if meta.options.get("associations"):
+            attach_children(self)
+        if meta.invariants:
+            check(self, meta.invariants, "post")
 
     @classmethod
     def _from_doc(cls, doc: dict[str, Any]) -> Any:
@@ -36,10 +43,28 @@ class BaseAggregate(BaseModel):
         values["_events"] = []
         values["_persisted"] = doc
         values["_event_position"] = None
+        if cls.meta_.options.get("associations"):
+            attach_children(aggregate)
         return aggregate
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._validated_set(name, value)
+        meta = self.meta_
+        invariants = meta.invariants
+        values = self.__dict__
+        if not invariants or name not in meta.fields or values.get("_atomic"):
+            self._validated_set(name, value)
+        else:
+            check(self, invariants, "pre")
+            before = values.get(name)
+            self._validated_set(name, value)
+            try:
+                check(self, invariants, "post")
+            except ValidationError:
+                # The rule holds again: the aggregate keeps the value it had.
+                values[name] = before
+                raise
+        if name in meta.options.get("associations", ()):
+            attach_children(self)
 
     @property
     def id_value(self) -> Any:

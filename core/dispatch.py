@@ -127,7 +127,8 @@ class SyncDispatcher:
         handlers_for = self.domain.handlers_for
         depth = self._depth + 1
         for message in messages:
-            if message.record["metadata"].get("asynchronous"):
+            # Commands are run by `domain.process` itself, never by sync dispatch.
+            if message.record["metadata"].get("asynchronous") or message.record.get("kind") == "COMMAND":
                 continue
             for handler_cls in handlers_for(message):
                 self._queue.append((message, handler_cls, depth))

@@ -16,6 +16,7 @@ from random import getrandbits
 from typing import Any, TypeVar
 
 from workbench.core import _registry
+from workbench.core._domain_commands import DomainCommands
 from workbench.core._model import copy_json
 from workbench.core._naming import camel_case_name, normalized_name
 from workbench.core.aggregate import BaseAggregate
@@ -47,6 +48,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # How many levels of events a sync handler chain may raise (A raises B raises A ...)
     # before the handler about to go deeper fails instead of committing.
     "max_cascade_depth": 100,
+    # Event-sourced aggregates get a snapshot every this many events (Protean's setting).
+    "snapshot_threshold": 10,
 }
 
 # Set by the domain loader: domains created while a file is imported get a throwaway
@@ -97,12 +100,18 @@ class Registry:
     subscribers: dict[str, Any] = field(default_factory=dict)
     queries: dict[str, Any] = field(default_factory=dict)
     query_handlers: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, Any] = field(default_factory=dict)
+    command_handlers: dict[str, Any] = field(default_factory=dict)
+    value_objects: dict[str, Any] = field(default_factory=dict)
+    entities: dict[str, Any] = field(default_factory=dict)
+    domain_services: dict[str, Any] = field(default_factory=dict)
+    application_services: dict[str, Any] = field(default_factory=dict)
     # Event handlers, projectors and subscribers in the order they were registered:
     # the order in which they receive a message.
     consumers: list[Any] = field(default_factory=list)
 
 
-class Domain:
+class Domain(DomainCommands):
     """A bounded context: its aggregates, events and handlers, and where they are stored.
 
     Args:
@@ -201,7 +210,7 @@ class Domain:
             if new_cls.__name__ in registered:
                 raise IncorrectUsageError(f"{self!r} already has an element named `{new_cls.__name__}`")
             registered[new_cls.__name__] = new_cls
-            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER"):  # type: ignore[attr-defined]
+            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER", "COMMAND_HANDLER"):  # type: ignore[attr-defined]
                 self.registry.consumers.append(new_cls)
             return new_cls
 
@@ -218,6 +227,30 @@ class Domain:
     def aggregate(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an aggregate: ``@domain.aggregate`` or ``@domain.aggregate(stream_category=...)``."""
         return self._decorator(_registry.register_aggregate, self.registry.aggregates, _cls, options)
+
+    def entity(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register an entity: ``@domain.entity(part_of=Order)``."""
+        from workbench.core.entity import register_entity
+
+        return self._decorator(register_entity, self.registry.entities, _cls, options)
+
+    def value_object(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a value object: ``@domain.value_object``."""
+        from workbench.core.value_object import register_value_object
+
+        return self._decorator(register_value_object, self.registry.value_objects, _cls, options)
+
+    def domain_service(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register a domain service: ``@domain.domain_service(part_of=[Order, Inventory])``."""
+        from workbench.core.services import register_domain_service
+
+        return self._decorator(register_domain_service, self.registry.domain_services, _cls, options)
+
+    def application_service(self, _cls: T | None = None, **options: Any) -> Any:
+        """Register an application service: ``@domain.application_service(part_of=Order)``."""
+        from workbench.core.services import register_application_service
+
+        return self._decorator(register_application_service, self.registry.application_services, _cls, options)
 
     def event(self, _cls: T | None = None, **options: Any) -> Any:
         """Register an event: ``@domain.event(part_of="Order")``."""
@@ -279,6 +312,13 @@ class Domain:
         """
         if self.initialized:
             return
+        # Always, not only when value objects or entities are registered: a field naming
+        # one that was never registered must fail here, as in Protean, not at first use.
+        from workbench.core.entity import resolve_entity_fields
+        from workbench.core.value_object import resolve_value_object_fields
+
+        resolve_value_object_fields(self)
+        resolve_entity_fields(self)
         for event in self.registry.events.values():
             meta = event.meta_
             if meta.abstract:
@@ -287,6 +327,18 @@ class Domain:
             meta.stream_category = meta.part_of.meta_.stream_category
         for handler in self.registry.event_handlers.values():
             _registry.wire_handler(self, handler)
+        from workbench.core.event_sourcing import wire_appliers
+
+        for aggregate in self.registry.aggregates.values():
+            wire_appliers(self, aggregate)
+        if self.registry.commands or self.registry.command_handlers:
+            from workbench.core.command import resolve_command
+            from workbench.core.command_handler import wire_command_handlers
+
+            for command in self.registry.commands.values():
+                if not command.meta_.abstract:
+                    resolve_command(self, command)
+            wire_command_handlers(self)
         if self.registry.projectors or self.registry.queries or self.registry.query_handlers:
             from workbench.core.projection import wire_projector
             from workbench.core.query import wire_queries
@@ -374,7 +426,12 @@ class Domain:
             known = (*self.registry.aggregates.values(), *self.registry.projections.values())
             if aggregate not in known:
                 raise IncorrectUsageError(f"`{aggregate.__name__}` is not an aggregate registered with {self!r}")
-            repository = self._repositories[aggregate] = Repository(self, aggregate)
+            if getattr(aggregate, "_event_sourced", False):
+                from workbench.core.event_sourced_repository import EventSourcedRepository
+
+                repository = self._repositories[aggregate] = EventSourcedRepository(self, aggregate)
+            else:
+                repository = self._repositories[aggregate] = Repository(self, aggregate)
         return repository
 
     @property
@@ -386,9 +443,13 @@ class Domain:
         """The event class for a stored type string (``Shop.OrderShipped.v1``) or class name."""
         found = self._events_by_type.get(type_string)
         if found is None:
-            for event in self.registry.events.values():
+            for event in (*self.registry.events.values(), *self.registry.commands.values()):
                 self._events_by_type[event.__type__] = event
-            found = self._events_by_type.get(type_string) or self.registry.events.get(type_string)
+            found = (
+                self._events_by_type.get(type_string)
+                or self.registry.events.get(type_string)
+                or self.registry.commands.get(type_string)
+            )
         return found
 
     def event_from_message(self, message: Message) -> BaseEvent:
@@ -405,8 +466,9 @@ class Domain:
         category = message.record["stream_category"]
         handlers = self._handlers_by_category.get(category)
         if handlers is None:
-            # Raw broker messages go to their subscribers only, never to `$all` handlers.
-            broker = message.record.get("kind") == "BROKER"
+            # Raw broker messages go to their subscribers only and commands to their
+            # command handler, never to `$all` handlers.
+            broker = message.record.get("kind") in ("BROKER", "COMMAND")
             handlers = self._handlers_by_category[category] = [
                 h
                 for h in self.registry.consumers

@@ -95,6 +95,14 @@ class EventStore:
         """How many streams each category has."""
         return self.domain.store.stream_counts()
 
+    def load_aggregate(self, aggregate_cls: type, identifier: Any, *, at_version: int | None = None) -> Any:
+        """An event-sourced aggregate replayed from its stream (up to ``at_version``), or None."""
+        repository = self.domain.repository_for(aggregate_cls)
+        load = getattr(repository, "load", None)
+        if load is None:
+            raise IncorrectUsageError(f"`{aggregate_cls.__name__}` is not event-sourced: its repository loads it")
+        return load(repository._clean(repository.id_field, identifier), at_version=at_version)
+
     def append(
         self,
         event: BaseEvent,

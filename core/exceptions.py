@@ -145,7 +145,14 @@ class DatabaseError(ProteanException):
 
 
 class DuplicateCommandError(ProteanException):
-    """A command with the same idempotency key was already processed."""
+    """A command with the same idempotency key was already processed.
+
+    ``original_result`` is what the first processing returned.
+    """
+
+    def __init__(self, message: str, original_result: Any = None) -> None:
+        super().__init__(message)
+        self.original_result = original_result
 
 
 class CommandExpiredError(ProteanException):

@@ -43,9 +43,12 @@ def handle(target_cls: Any, start: bool = False, correlate: Any = None, end: boo
 
         @functools.wraps(fn)
         def wrapper(self: Any, event: Any) -> Any:
-            with unit_of_work.UnitOfWork(type(self).meta_.domain):
-                fn(self, event)
-            return None  # handlers return nothing to the caller (CQRS)
+            meta = type(self).meta_
+            with unit_of_work.UnitOfWork(meta.domain):
+                result = fn(self, event)
+            # Event handlers return nothing to the caller (CQRS); a command handler's
+            # value is what a sync `domain.process` returns.
+            return result if meta.kind == "COMMAND_HANDLER" else None
 
         wrapper._target_cls = target_cls  # type: ignore[attr-defined]
         wrapper._start = start  # type: ignore[attr-defined]

@@ -187,7 +187,7 @@ def _messages(domain: Domain, subscription: Subscription, limit: int | None) -> 
     for record in domain.event_store._records(category, 1, None):
         if (limit is not None and count >= limit) or record["global_position"] > last:
             return
-        if record.get("kind") == "BROKER" and category == "$all":
+        if record.get("kind") in ("BROKER", "COMMAND") and category == "$all":
             continue
         if not handler.methods_for(record["type"]) or not domain.origin_matches(handler, record):  # type: ignore[attr-defined]
             continue

@@ -1,4 +1,4 @@
-"""Small Protean helpers domain files use: ``g``, ``current_uow``, ``atomic_change``, ``fqn``.
+"""Small Protean helpers domain files use: ``g``, ``current_uow``, ``fqn``.
 
 They live here so that ``protean``, ``protean.utils`` and ``protean.utils.globals``
 (see :mod:`workbench.core._protean_alias`) can share them.
@@ -6,10 +6,8 @@ They live here so that ``protean``, ``protean.utils`` and ``protean.utils.global
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import enum
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,16 +49,6 @@ class DomainObjects(enum.Enum):
     SUBSCRIBER = "SUBSCRIBER"
     UPCASTER = "UPCASTER"
     VALUE_OBJECT = "VALUE_OBJECT"
-
-
-@contextlib.contextmanager
-def atomic_change(aggregate: Any) -> Iterator[Any]:
-    """Group several changes to ``aggregate`` (Protean checks invariants at the end).
-
-    The workbench has no invariants yet (declaring one fails at load), so there is
-    nothing to defer: the block simply runs.
-    """
-    yield aggregate
 
 
 class _CurrentUnitOfWork:

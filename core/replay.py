@@ -75,9 +75,9 @@ def subscribed_handlers(domain: Domain, category: str, handler: str | None = Non
                 f"event handler `{handler}` listens to {elsewhere}, not `{category}` "
                 f"(handlers of `{category}`: {listening})"
             )
-        hint = suggestion(
-            handler, [h.__name__ for h in domain.registry.consumers], known=f" (handlers of `{category}`: {listening})"
-        )
+        # Command handlers are never replayed, so they are no useful guess.
+        names = [h.__name__ for h in domain.registry.consumers if h.meta_.kind != "COMMAND_HANDLER"]
+        hint = suggestion(handler, names, known=f" (handlers of `{category}`: {listening})")
         raise IncorrectUsageError(f"no event handler `{handler}` listens to `{category}`{hint}")
     return chosen
 

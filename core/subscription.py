@@ -106,7 +106,9 @@ class Subscription:
     @property
     def synchronous(self) -> bool:
         """A sync-processing domain runs handlers at commit: nothing waits for this subscription."""
-        return self.domain.config.get("event_processing") != "async"
+        kind = getattr(self.handler.meta_, "kind", "")  # type: ignore[attr-defined]
+        setting = "command_processing" if kind == "COMMAND_HANDLER" else "event_processing"
+        return self.domain.config.get(setting) != "async"
 
     def lag(self) -> int:
         """Messages of the category after the cursor (none in a sync-processing domain)."""
@@ -171,12 +173,17 @@ class Subscription:
         metadata = record["metadata"]
         if not metadata.get("asynchronous"):
             return self._skip(position, tally)  # handled inline when it was raised
-        if record.get("kind") == "BROKER" and self.category == "$all":
-            return self._skip(position, tally)  # raw broker messages are for subscribers only
+        if record.get("kind") in ("BROKER", "COMMAND") and self.category == "$all":
+            return self._skip(position, tally)  # broker messages and commands are for their own consumers
         if not self.domain.origin_matches(self.handler, record):
             return self._skip(position, tally)
         if not self.handler.methods_for(record["type"]):  # type: ignore[attr-defined]
             return self._skip(position, tally)
+        if record.get("kind") == "COMMAND" and record["metadata"].get("deadline"):
+            from workbench.core.command import expired
+
+            if expired(self.domain, record):
+                return self._skip(position, tally)  # past its deadline: acknowledged, never handled
         message = Message(record)
         if self.config.sequenced and self._blocked(message.stream_name):
             self.domain.store.commit([self._parked_change(message), self._cursor_change(position)])

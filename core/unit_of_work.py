@@ -165,8 +165,21 @@ class UnitOfWork:
         changes: list[Change] = []
         events: list[dict[str, Any]] = []
         saved: list[BaseAggregate] = []
+        sourced: list[BaseAggregate] = []
+        snapshots: list[Change] = []
         change_for = self._change_for
         for aggregate in self._aggregates.values():
+            if getattr(aggregate, "_event_sourced", False):
+                # Its stream is its state: append the events; a snapshot now and then.
+                if aggregate.__dict__["_events"]:
+                    from workbench.core.snapshot import snapshot_change
+
+                    sourced.append(aggregate)
+                    events.extend(e.__dict__["_message"].record for e in aggregate.__dict__["_events"])
+                    snapshot = snapshot_change(self.domain, aggregate)
+                    if snapshot is not None:
+                        snapshots.append(snapshot)
+                continue
             change = change_for(aggregate)
             if change is not None:
                 changes.append(change)
@@ -174,9 +187,14 @@ class UnitOfWork:
                 for event in aggregate.__dict__["_events"]:
                     events.append(event.__dict__["_message"].record)
         if self._events:
-            events.extend(self._events)
+            # A command issued in this unit goes first: the events it led to follow it.
+            commands = [r for r in self._events if r.get("kind") == "COMMAND"]
+            if commands:
+                events[:0] = commands
+            events.extend(r for r in self._events if r.get("kind") != "COMMAND")
         if self._changes:
             changes.extend(self._changes)
+        changes.extend(snapshots)
         if events:
             self.domain.dispatcher.check_cascade_depth()
         self.domain.store.commit(changes, events)
@@ -186,6 +204,10 @@ class UnitOfWork:
             values["_version"] = change.doc["_version"]  # type: ignore[index]
             values["_persisted"] = change.doc
             values["_events"] = []
+        for aggregate in sourced:
+            values = aggregate.__dict__
+            values["_events"] = []
+            values["_persisted"] = {**aggregate._fields_json(), "_version": values["_version"]}
         self._aggregates = {}
         self._identity = {}
         self._events = []

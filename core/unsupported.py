@@ -14,12 +14,6 @@ from workbench.core.exceptions import NotSupportedError
 
 # Domain decorators Protean 0.18 has and the workbench does not (yet).
 DOMAIN_DECORATORS = {
-    "entity": "entities",
-    "value_object": "value objects",
-    "command": "commands",
-    "command_handler": "command handlers",
-    "domain_service": "domain services",
-    "application_service": "application services",
     "repository": "custom repositories",
     "process_manager": "process managers",
     "upcaster": "upcasters",
@@ -93,11 +87,6 @@ FIELD_TYPES = {
     "Decimal": "the `Decimal` field",
     "Status": "the `Status` field",
     "Custom": "the `Custom` field",
-    "HasMany": "entities (`HasMany`)",
-    "HasOne": "entities (`HasOne`)",
-    "Reference": "entities (`Reference`)",
-    "ValueObject": "value objects (`ValueObject`)",
-    "ValueObjectList": "value objects (`ValueObjectList`)",
     "ValueObjectFromEntity": "value objects (`ValueObjectFromEntity`)",
     "Method": "the `Method` field",
     "Nested": "the `Nested` field",

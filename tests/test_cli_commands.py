@@ -52,8 +52,8 @@ def payments(tmp_path):
 
 def test_info_json_and_mermaid(shop):
     data = shop.json("info")["data"]
-    assert [a["name"] for a in data["aggregates"]] == ["Order", "Inventory"]
-    [handler] = data["event_handlers"]
+    assert [a["name"] for a in data["aggregates"]] == ["Order", "Inventory", "Notification"]
+    handler = data["event_handlers"][0]
     assert handler["methods"] == {
         "reduce_stock_level": "Domain.OrderShipped.v1",
         "restore_stock": "Domain.OrderCancelled.v1",
@@ -107,7 +107,8 @@ def test_raise_with_a_failing_handler_exits_1_and_says_why(shop):
         (["show", "Order", "nope"], "`Order` object with identifier nope does not exist."),
         (
             ["replay", "order", "--handler", "Manage"],
-            "no event handler `Manage` listens to `order` (handlers of `order`: ManageInventory, OrderSummaryProjector)",
+            "no event handler `Manage` listens to `order` "
+            "(handlers of `order`: ManageInventory, EmailNotifications, OrderSummaryProjector)",
         ),
         (["events", "trace", "nothing"], "no event or correlation with id nothing"),
     ],
@@ -141,7 +142,11 @@ def test_streams_and_events_commands(shop):
         {"handler": "OrderSummaryProjector", "status": "ok", "detail": ""},
     ]
     stats = shop.json("events", "stats")["data"]["aggregates"]
-    assert [(s["aggregate"], s["instances"], s["events"]) for s in stats] == [("Order", 2, 2), ("Inventory", 1, 0)]
+    assert [(s["aggregate"], s["instances"], s["events"]) for s in stats] == [
+        ("Order", 2, 2),
+        ("Inventory", 1, 0),
+        ("Notification", 0, 0),
+    ]
 
 
 def test_replay_dry_run_then_for_real(shop):

@@ -216,7 +216,7 @@ def test_one_line_makes_a_protean_domain_file_importable_from_plain_python(tmp_p
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "workbench.core.domain ['Inventory', 'Order']"
+    assert result.stdout.strip() == "workbench.core.domain ['Inventory', 'Notification', 'Order']"
     without = subprocess.run(
         [sys.executable, "-c", f"import runpy; runpy.run_path({str(SHOP)!r})"],
         capture_output=True,

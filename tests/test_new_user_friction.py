@@ -63,7 +63,7 @@ def test_events_read_says_when_it_stops_and_data_is_whole(shipped):
 
 
 def test_unknown_streams_categories_types_and_ids_are_named(shipped):
-    assert "unknown category `orders`; did you mean order?" in shipped("events", "read", "orders", code=2).stderr
+    assert "unknown category `orders`; did you mean order or manage_order?" in shipped("events", "read", "orders", code=2).stderr
     assert "stream `order-zz` has no events" in shipped("events", "read", "order-zz", code=2).stderr
     assert "no event type matches `Nope`" in shipped("events", "search", "--type", "Nope", code=2).stderr
     assert "no Order with id `nope`" in shipped("events", "history", "Order", "nope", code=2).stderr
@@ -243,8 +243,8 @@ def test_expect_names_unknown_categories_and_handlers(tmp_path, capsys):
     finally:
         interpreter.close()
     err = capsys.readouterr().err
-    assert "error: unknown category `orders`; did you mean order?" in err
-    assert "error: unknown handler `ManageInventry`; did you mean ManageInventory?" in err
+    assert "error: unknown category `orders`; did you mean order or manage_order?" in err
+    assert "error: unknown handler `ManageInventry`; did you mean ManageInventory or ManageOrder?" in err
 
 
 def test_reading_from_a_folder_without_a_store_says_so(tmp_path):

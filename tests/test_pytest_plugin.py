@@ -68,7 +68,7 @@ def test_bad_arguments_say_what_is_wrong(workbench):
     with pytest.raises(Exception, match="processing must be 'sync' or 'async', not 'later'"):
         workbench.load(SHOP, processing="later")
     shop = workbench.load(SHOP)
-    with pytest.raises(Exception, match="when\\(\\) takes an event, not Inventory"):
+    with pytest.raises(Exception, match="when\\(\\) takes an event or a command, not Inventory"):
         shop.when(shop["Inventory"](book_id="b", in_stock=1))
     with pytest.raises(KeyError, match="no element named 'Nope'"):
         shop["Nope"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from workbench.core import Domain, handle
-from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, NotSupportedError
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
 from workbench.core.fields import Identifier, Integer
 
 
@@ -156,15 +156,6 @@ def test_version_declared_twice():
         @domain.event(part_of="Order", version=2)
         class V:
             __version__ = 3
-
-
-def test_event_sourced_aggregates_are_refused_clearly():
-    domain = Domain(name="X")
-    with pytest.raises(NotSupportedError, match="event-sourced aggregates are not supported"):
-
-        @domain.aggregate(is_event_sourced=True)
-        class Account:
-            pass
 
 
 def test_unregistered_event_cannot_be_instantiated():

@@ -70,7 +70,7 @@ def test_ids_streams_handlers_and_methods_from_the_store(loaded):
     assert complete(domain, f"call Order {order.id} ship") == ["ship_order"]
     assert complete(domain, "events read ") == ["all", "order"]
     assert complete(domain, "events read order-") == [f"order-{order.id}"]
-    assert complete(domain, "replay order --handler ") == ["ManageInventory"]
+    assert complete(domain, "replay order --handler ") == ["ManageInventory", "EmailNotifications"]
     assert complete(domain, "events trace ") == [m.id for m in domain.event_store.read("$all")]
 
 

@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.core import (
         BaseAggregate,
+        BaseApplicationService,
+        BaseCommand,
+        BaseCommandHandler,
+        BaseDomainService,
+        BaseEntity,
         BaseEvent,
         BaseEventHandler,
         BaseProjection,
@@ -22,13 +27,18 @@ if TYPE_CHECKING:
         BaseQuery,
         BaseQueryHandler,
         BaseSubscriber,
+        BaseValueObject,
         Domain,
         Message,
         UnitOfWork,
+        apply,
+        atomic_change,
         current_domain,
         handle,
+        invariant,
         on,
         read,
+        use_case,
     )
     from workbench.core.loader import load_domain
     from workbench.core.store import open_store
@@ -45,6 +55,11 @@ _EXPORTS = {
 
 __all__ = [
     "BaseAggregate",
+    "BaseApplicationService",
+    "BaseCommand",
+    "BaseCommandHandler",
+    "BaseDomainService",
+    "BaseEntity",
     "BaseEvent",
     "BaseEventHandler",
     "BaseProjection",
@@ -52,16 +67,21 @@ __all__ = [
     "BaseQuery",
     "BaseQueryHandler",
     "BaseSubscriber",
+    "BaseValueObject",
     "Domain",
     "Message",
     "UnitOfWork",
+    "apply",
+    "atomic_change",
     "current_domain",
     "handle",
+    "invariant",
     "load_domain",
     "on",
     "open_store",
     "open_tinydb",
     "read",
+    "use_case",
 ]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from workbench.core.aggregate import BaseAggregate
 from workbench.core.clock import VirtualClock
+from workbench.core.command import BaseCommand
 from workbench.core.context import handler_context
 from workbench.core.dead_letters import DeadLetter, list_dead_letters
 from workbench.core.domain import Domain
@@ -63,12 +64,22 @@ class Outcome:
         raised: the messages stored after it while it was processed (events raised by handlers).
         handlers: each handler's outcome for each message (``ok``, ``failed``, ``retrying``,
             ``dead-lettered``, ``waiting``, ``queued``).
+        result: what ``domain.process`` returned for a command (the handler's value in
+            sync mode, the command's stream position in async mode).
     """
 
     harness: DomainHarness
     message: Message
     raised: list[Message] = field(default_factory=list)
     handlers: list[tuple[Message, HandlerOutcome]] = field(default_factory=list)
+    result: Any = None
+
+    def then_returned(self, expected: Any) -> Outcome:
+        """Assert what processing the command returned."""
+        if self.result != expected:
+            command = short_type(self.message.type)
+            raise AssertionError(f"expected {command} to return {expected!r}, got {self.result!r}")
+        return self
 
     @property
     def raised_types(self) -> list[str]:
@@ -209,8 +220,9 @@ class DomainHarness:
     def __getitem__(self, name: str) -> Any:
         """A registered element by name: ``harness["Order"]``."""
         registry = self.domain.registry
-        for table in (registry.aggregates, registry.events, registry.event_handlers, registry.projections):
-            if name in table:
+        # Every kind of element (aggregates, events, commands, value objects, services ...).
+        for table in vars(registry).values():
+            if isinstance(table, dict) and name in table:
                 return table[name]
         raise KeyError(f"{self.domain!r} has no element named {name!r}")
 
@@ -253,28 +265,38 @@ class DomainHarness:
                 raise AssertionError(f"a handler failed during given(): {tally.by_handler}")
         return self
 
-    def when(self, event: BaseEvent, *, aggregate_id: Any = None, **options: Any) -> Outcome:
-        """Store ``event`` and process it (sync: inline; async: the engine runs until idle).
+    def when(self, event: BaseEvent | BaseCommand, *, aggregate_id: Any = None, **options: Any) -> Outcome:
+        """Store ``event`` (or process a command) and process it (sync: inline; async: the
+        engine runs until idle).
 
         Handler failures do not raise: they are in the outcome, for ``then_failed``.
 
         Args:
-            event: the event (commands are a separate feature).
-            aggregate_id: the aggregate instance whose stream receives it.
-            options: ``origin_stream`` or ``correlation_id``, as ``workbench raise`` takes them.
+            event: the event, or a command (``domain.process`` runs it; the outcome's
+                ``result`` is what it returned).
+            aggregate_id: the aggregate instance whose stream receives an event.
+            options: ``origin_stream`` or ``correlation_id``, as ``workbench raise`` takes them
+                (for a command: ``domain.process``'s options).
         """
-        if not isinstance(event, BaseEvent):
-            raise IncorrectUsageError(f"when() takes an event, not {type(event).__name__}")
+        if not isinstance(event, (BaseEvent, BaseCommand)):
+            raise IncorrectUsageError(f"when() takes an event or a command, not {type(event).__name__}")
         before = self.domain.store.event_count()
+        result = None
         with self.domain.domain_context():
             try:
-                self.domain.event_store.append(event, aggregate_id=aggregate_id, **options)
+                if isinstance(event, BaseCommand):
+                    result = self.domain.process(event, **options)
+                else:
+                    self.domain.event_store.append(event, aggregate_id=aggregate_id, **options)
             except HandlerError:
                 pass  # recorded in the store; the outcome reports it
-        if self.is_async:
+            except Exception:
+                if not isinstance(event, BaseCommand) or self.domain.store.event_count() == before:
+                    raise  # not a handler's failure: the command was refused before it was stored
+        if self.is_async or self.domain.config.get("command_processing") == "async":
             self.process()
         messages = list(self.domain.event_store.read_all("$all", position=before + 1))
-        outcome = Outcome(self, messages[0], raised=messages[1:])
+        outcome = Outcome(self, messages[0], raised=messages[1:], result=result)
         for message in messages:
             outcome.handlers.extend((message, o) for o in outcomes_for(self.domain, message))
         return outcome

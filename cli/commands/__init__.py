@@ -13,6 +13,8 @@ from workbench.cli.commands import (  # noqa: F401
     raising,
     replaying,
     script_cmd,
+    sending,
     shell_cmd,
+    snapshots,
     store_cmd,
 )

@@ -35,6 +35,12 @@ def new(
     from workbench.cli._lookup import aggregate_class, assignments
 
     cls = aggregate_class(run.domain, aggregate)
+    if getattr(cls, "_event_sourced", False):
+        from workbench.core.exceptions import IncorrectUsageError
+
+        raise IncorrectUsageError(
+            f"`{cls.__name__}` is event-sourced: it exists once it has events; `send` a command that creates it"
+        )
     with run.domain.domain_context():
         instance = cls(**assignments(cls, values or []))
     return save_and_report(run.domain, instance, run, "new")
@@ -76,6 +82,10 @@ def find_aggregate(domain: Any, cls: Any, identifier: str) -> Any:
     """The aggregate with this id or unique id prefix."""
     from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
 
+    if getattr(cls, "_event_sourced", False):
+        from workbench.cli.commands._event_sourced import find_event_sourced
+
+        return find_event_sourced(domain, cls, identifier)
     repo = domain.repository_for(cls)
     if domain.store.get(repo.table, identifier) is not None:
         return repo.get(identifier)
@@ -93,12 +103,29 @@ def show(
     aggregate: AggregateArg,
     identifier: Annotated[str | None, typer.Argument(metavar="[ID]", help="One aggregate's id.")] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many rows.")] = 50,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", metavar="N", help="An event-sourced aggregate as it was after version N (0: first event)."
+        ),
+    ] = None,
 ) -> int:
     """List the aggregates (or projection rows) of a kind, or show one."""
     from workbench.cli._lookup import stored_class as aggregate_class
-    from workbench.cli.render import table
+    from workbench.cli.nested_rows import field_rows, nested_fields
+    from workbench.cli.render import short_json, table
 
     cls = aggregate_class(run.domain, aggregate)
+    if getattr(cls, "_event_sourced", False):
+        from workbench.cli.commands._event_sourced import show_event_sourced
+
+        return show_event_sourced(run, cls, identifier, version, limit)
+    if version is not None:
+        from workbench.core.exceptions import IncorrectUsageError
+
+        raise IncorrectUsageError(
+            f"--version goes back in an event-sourced aggregate's history; `{cls.__name__}` is state-based"
+        )
     if identifier is not None:
         docs = [find_aggregate(run.domain, cls, identifier).to_dict()]
     else:
@@ -113,12 +140,14 @@ def show(
             table(
                 f"{cls.__name__} {docs[0][cls.meta_.id_field]}",
                 ["field", "value"],
-                [[k, v] for k, v in docs[0].items()],
+                field_rows(cls, docs[0]),
             )
         )
         return 0
     columns = [*cls.meta_.fields, "_version"]
-    run.out.print(table(f"{cls.__name__} ({total})", columns, [[d.get(c) for c in columns] for d in docs]))
+    nested = nested_fields(cls)  # entities and value objects as compact JSON, not Python reprs
+    rows = [[short_json(d.get(c)) if c in nested else d.get(c) for c in columns] for d in docs]
+    run.out.print(table(f"{cls.__name__} ({total})", columns, rows))
     if total > limit:
         run.say(f"{total - limit} more; use --limit")
     return 0

@@ -205,6 +205,9 @@ def history(
     identifier: AggregateIdArg,
     data: DataOpt = False,
     ids: IdsOpt = False,
+    states: Annotated[
+        bool, typer.Option("--states", help="Also the state after each event (event-sourced aggregates).")
+    ] = False,
 ) -> int:
     """Every event of one aggregate instance, oldest first (never truncated)."""
     from workbench.cli._lookup import aggregate_class
@@ -214,6 +217,10 @@ def history(
     from workbench.core.exceptions import ObjectNotFoundError
 
     cls = aggregate_class(run.domain, aggregate)
+    if states:
+        from workbench.cli.commands._event_sourced import history_states
+
+        return history_states(run, cls, identifier, data)
     try:
         stream = f"{cls.meta_.stream_category}-{find_aggregate(run.domain, cls, identifier).id_value}"
     except ObjectNotFoundError:
@@ -227,7 +234,12 @@ def history(
             ) from None
     messages = list(run.domain.event_store.read_all(stream))
     title = f"{stream} ({len(messages)} {plural(len(messages), 'event')})"
-    return _print_messages(run, "events history", title, messages, data, {"stream": stream}, ids=ids)
+    extra: dict[str, Any] = {"stream": stream}
+    if getattr(cls, "_event_sourced", False):
+        from workbench.cli.commands._event_sourced import snapshot_note
+
+        extra["snapshot_version"] = snapshot_note(run, cls, stream)
+    return _print_messages(run, "events history", title, messages, data, extra, ids=ids)
 
 
 @command(events_app, "events trace", write=False)
@@ -236,16 +248,18 @@ def trace(
     identifier: Annotated[
         str,
         typer.Argument(
-            metavar="ID", help="An event's global position (#6), id or unique id prefix, or a correlation id."
+            metavar="ID",
+            help="A message's global position (#6), id or unique id prefix, a command's stream, or a correlation id.",
         ),
     ],
 ) -> int:
     """The causation tree: each event, the handlers that processed it, and their outcome."""
     from rich.tree import Tree
-    from workbench.cli.event_refs import event_id
+    from workbench.cli.event_refs import command_id, event_id
     from workbench.core.trace import causation_tree
 
-    roots = causation_tree(run.domain, event_id(run.domain, identifier) or identifier)
+    found = event_id(run.domain, identifier) or command_id(run.domain, identifier)
+    roots = causation_tree(run.domain, found or identifier)
     if run.json_mode:
         run.envelope("events trace", {"roots": [r.to_dict() for r in roots]})
         return 0
@@ -291,7 +305,10 @@ def stats(run: Run) -> int:
             {
                 "aggregate": name,
                 "category": cat,
-                "instances": len(run.domain.store.rows(run.domain.repository_for(cls).table)),
+                # An event-sourced aggregate has no document: each of its streams is one.
+                "instances": streams_count
+                if getattr(cls, "_event_sourced", False)
+                else len(run.domain.store.rows(run.domain.repository_for(cls).table)),
                 "streams": streams_count,
                 "events": counts.get(cat, 0),
                 "latest_type": last.type if last else None,

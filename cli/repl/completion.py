@@ -119,22 +119,50 @@ def _option_values(option: str, domain: Any) -> list[str] | None:
     return None
 
 
+def _nested(field: Any) -> Any:
+    """The class whose fields ``name.`` reaches (value objects and ``HasOne`` entities), or None."""
+    from workbench.core.fields import HasOne, ValueObject
+
+    if not isinstance(field, (ValueObject, HasOne)):
+        return None
+    try:
+        return field.nested_cls
+    except Exception:  # an unresolved name: nothing to offer, never a crash while typing
+        return None
+
+
 def _fields(element: Any, current: str, domain: Any = None) -> list[str]:
     name, sep, value = current.partition("=")
     fields = element.meta_.fields
+    path, dot, rest = name.partition(".")
+    if dot:
+        # `address.ci` completes inside the value object (or entity) that `address` holds.
+        inner = _nested(fields[path]) if path in fields else None
+        if inner is None:
+            return []
+        return [f"{path}.{s}" for s in _fields(inner, rest + sep + value, domain)]
     if sep and name in fields and fields[name].choices:
         return [f"{name}={choice}" for choice in fields[name].choices]
     if sep and name in fields and domain is not None and (name.endswith("_id") or name == "id"):
         return [f"{name}={i}" for i in _referenced_ids(domain, name, value)]
-    return [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind == "EVENT"]
+    messages = ("EVENT", "COMMAND")  # a message's identifier is data the user gives
+    names = [f"{field}=" for field in fields if field != element.meta_.id_field or element.meta_.kind in messages]
+    names += [f"{field}." for field, spec in fields.items() if _nested(spec) is not None]
+    return names
 
 
 def _ids(domain: Any, aggregate: str, current: str) -> list[str]:
     cls = domain.registry.aggregates.get(aggregate) or domain.registry.projections.get(aggregate)
     if cls is None:
         return []
-    rows = domain.store.rows(domain.repository_for(cls).table)
-    return [str(k) for k in _limited(k for k in rows if str(k).startswith(current))]
+    return [str(k) for k in _limited(k for k in _stored_ids(domain, cls) if str(k).startswith(current))]
+
+
+def _stored_ids(domain: Any, cls: Any) -> Any:
+    """The ids saved for an aggregate class (an event-sourced one's are its streams)."""
+    repository = domain.repository_for(cls)
+    ids = getattr(repository, "ids", None)
+    return ids() if ids is not None else domain.store.rows(repository.table)
 
 
 def _referenced_ids(domain: Any, field: str, prefix: str) -> list[str]:
@@ -144,8 +172,7 @@ def _referenced_ids(domain: Any, field: str, prefix: str) -> list[str]:
     chosen = [c for n, c in aggregates.items() if n.lower() == wanted] or list(aggregates.values())
     found: list[str] = []
     for cls in chosen:
-        rows = domain.store.rows(domain.repository_for(cls).table)
-        found.extend(str(k) for k in _limited(k for k in rows if str(k).startswith(prefix)))
+        found.extend(str(k) for k in _limited(k for k in _stored_ids(domain, cls) if str(k).startswith(prefix)))
     return found[:LIMIT]
 
 
@@ -187,6 +214,11 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
             return list(registry.events)
         event = registry.events.get(args[0])
         return _fields(event, current, domain) if event is not None else []
+    if head == "send":
+        if position == 0:
+            return list(registry.commands)
+        command = registry.commands.get(args[0])
+        return _fields(command, current, domain) if command is not None else []
     if head == "new":
         if position == 0:
             return list(registry.aggregates)

@@ -7,12 +7,14 @@ also convert values to and from the JSON the store keeps.
 
 from __future__ import annotations
 
+from workbench.core.fields.associations import HasMany, HasOne, Reference
 from workbench.core.fields.base import MISSING as MISSING
 from workbench.core.fields.base import Field, FieldInvalid
 from workbench.core.fields.containers import Dict, List
 from workbench.core.fields.containers import python_type_field as python_type_field
 from workbench.core.fields.simple import Auto, Boolean, Float, Identifier, Integer, String, Text
 from workbench.core.fields.temporal import Date, DateTime
+from workbench.core.fields.value_objects import NestedInvalid, ValueObject, ValueObjectList
 
 __all__ = [
     "Auto",
@@ -23,11 +25,15 @@ __all__ = [
     "Field",
     "FieldInvalid",
     "Float",
+    "HasMany",
+    "HasOne",
     "Identifier",
     "Integer",
     "List",
+    "NestedInvalid",
+    "Reference",
     "String",
     "Text",
+    "ValueObject",
+    "ValueObjectList",
 ]
-
-

@@ -4,6 +4,11 @@ The domain classes are the spec's example unchanged, plus `OrderCancelled` and t
 `restore_stock` handler from the spec's second example (with the two small methods they
 need: `Order.cancel_order` and `Inventory.increase_stock`), and a read side: the
 `OrderSummary` projection, its projector and the `OrdersByStatus` query.
+
+Orders can also be placed and shipped through commands (`PlaceOrder`, `ShipOrder`),
+which live in the `manage_order` stream and are handled by `ManageOrder`. The spec's
+`EmailNotifications` handler (`source_stream="manage_order"`) writes a `Notification`
+only for shipments that came through such a command.
 """
 
 from protean import Domain, current_domain, handle, read
@@ -12,6 +17,7 @@ from protean.fields import Identifier, Integer, String
 
 domain = Domain()
 domain.config["event_processing"] = "sync"
+domain.config["command_processing"] = "sync"
 
 
 @domain.event(part_of="Order")
@@ -84,6 +90,54 @@ class ManageInventory:
         inventory = repo.find_by(book_id=event.book_id)
         inventory.increase_stock(event.quantity)
         repo.add(inventory)
+
+
+@domain.command(part_of=Order, stream_category="manage_order")
+class PlaceOrder:
+    book_id: Identifier(required=True)
+    quantity: Integer(required=True)
+    total_amount: Integer(required=True)
+
+
+@domain.command(part_of=Order, stream_category="manage_order")
+class ShipOrder:
+    order_id: Identifier(required=True)
+
+
+@domain.command_handler(part_of=Order)
+class ManageOrder:
+    @handle(PlaceOrder)
+    def place(self, command: PlaceOrder):
+        order = Order(book_id=command.book_id, quantity=command.quantity, total_amount=command.total_amount)
+        current_domain.repository_for(Order).add(order)
+        return order.id
+
+    @handle(ShipOrder)
+    def ship(self, command: ShipOrder):
+        repo = current_domain.repository_for(Order)
+        order = repo.get(command.order_id)
+        order.ship_order()
+        repo.add(order)
+
+
+@domain.aggregate
+class Notification:
+    order_id: Identifier(required=True)
+    message: String(max_length=200)
+
+
+@domain.event_handler(
+    part_of=Notification,
+    stream_category="order",
+    source_stream="manage_order",
+)
+class EmailNotifications:
+    @handle(OrderShipped)
+    def send_shipping_email(self, event: OrderShipped):
+        # Only invoked when OrderShipped was triggered by a command
+        # in the manage_order stream — not by a bulk import or replay.
+        notification = Notification(order_id=event.order_id, message=f"{event.quantity} books are on their way")
+        current_domain.repository_for(Notification).add(notification)
 
 
 @domain.projection
