@@ -13,7 +13,7 @@ def report_messages(
     domain: Any, out: Any, command: str, messages: list[Any], failures: list[Any], *, aggregate: Any = None
 ) -> int:
     """Print the stored messages and each handler's outcome; exit 1 when a handler failed."""
-    from workbench.cli.render import short_json, short_type, table
+    from workbench.cli.render import handlers_table, short_json, table
     from workbench.core.trace import outcomes_for
 
     rows = []
@@ -46,22 +46,7 @@ def report_messages(
             )
         )
     if rows:
-        style = {"ok": "green", "failed": "red", "queued": "yellow"}
-        out.out.print(
-            table(
-                "Handlers",
-                ["event", "handler", "outcome", "detail"],
-                [
-                    [
-                        short_type(r["type"]),
-                        r["handler"],
-                        f"[{style.get(r['status'], 'white')}]{r['status']}[/]",
-                        r["detail"],
-                    ]
-                    for r in rows
-                ],
-            )
-        )
+        out.out.print(handlers_table(rows, first="event"))
     elif messages:
         out.say("no handler listens to these events")
     return 1 if failures else 0
