@@ -13,10 +13,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import getrandbits
-from typing import Any, TypeVar
+from typing import Any
 
 from workbench.core import _registry
 from workbench.core._domain_commands import DomainCommands
+from workbench.core._domain_registration import DomainRegistration
 from workbench.core._model import copy_json
 from workbench.core._naming import camel_case_name, normalized_name
 from workbench.core.aggregate import BaseAggregate
@@ -29,15 +30,12 @@ from workbench.core.handler import BaseEventHandler
 from workbench.core.message import Message, stream_category
 from workbench.core.repository import Repository
 from workbench.core.store import Store, open_store
-from workbench.core.unsupported import DOMAIN_DECORATORS, Unsupported
 
 # A store one thread works on for a while (a dry run), seen only by that thread.
 _STORE_OVERRIDE: ContextVar[tuple[Any, Store] | None] = ContextVar("workbench_store_override", default=None)
 # How many blocks use one now, in any thread: while none does, `store` skips the lookup.
 _OVERRIDES_IN_USE = 0
 _OVERRIDES_LOCK = threading.Lock()
-
-T = TypeVar("T", bound=type)
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "event_processing": "async",
@@ -111,7 +109,7 @@ class Registry:
     consumers: list[Any] = field(default_factory=list)
 
 
-class Domain(DomainCommands):
+class Domain(DomainRegistration, DomainCommands):
     """A bounded context: its aggregates, events and handlers, and where they are stored.
 
     Args:
@@ -195,100 +193,6 @@ class Domain(DomainCommands):
         if sep and prefix in (self.normalized_name, self.name):
             return rest
         return name
-
-    # -- registration -----------------------------------------------------------------
-
-    def _decorator(
-        self, register: Callable[..., type], registered: dict[str, Any], target: Any, options: dict[str, Any]
-    ) -> Any:
-        """Apply ``register`` to the class now (``@domain.x``) or later (``@domain.x(...)``)."""
-
-        def apply(cls: type) -> type:
-            if self.initialized:
-                raise IncorrectUsageError(f"`{cls.__name__}` registered after {self!r}.init()")
-            new_cls = register(self, cls, options)
-            if new_cls.__name__ in registered:
-                raise IncorrectUsageError(f"{self!r} already has an element named `{new_cls.__name__}`")
-            registered[new_cls.__name__] = new_cls
-            if new_cls.meta_.kind in ("EVENT_HANDLER", "PROJECTOR", "SUBSCRIBER", "COMMAND_HANDLER"):  # type: ignore[attr-defined]
-                self.registry.consumers.append(new_cls)
-            return new_cls
-
-        return apply(target) if target is not None else apply
-
-    def __getattr__(self, name: str) -> Any:
-        # `@domain.entity`, `@domain.command`, ...: Protean decorators not offered yet fail
-        # with one line naming the feature, instead of an AttributeError.
-        feature = DOMAIN_DECORATORS.get(name)
-        if feature is None:
-            raise AttributeError(f"'Domain' object has no attribute {name!r}")
-        return Unsupported(f"domain.{name}", f"{feature} (@domain.{name})")
-
-    def aggregate(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register an aggregate: ``@domain.aggregate`` or ``@domain.aggregate(stream_category=...)``."""
-        return self._decorator(_registry.register_aggregate, self.registry.aggregates, _cls, options)
-
-    def entity(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register an entity: ``@domain.entity(part_of=Order)``."""
-        from workbench.core.entity import register_entity
-
-        return self._decorator(register_entity, self.registry.entities, _cls, options)
-
-    def value_object(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a value object: ``@domain.value_object``."""
-        from workbench.core.value_object import register_value_object
-
-        return self._decorator(register_value_object, self.registry.value_objects, _cls, options)
-
-    def domain_service(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a domain service: ``@domain.domain_service(part_of=[Order, Inventory])``."""
-        from workbench.core.services import register_domain_service
-
-        return self._decorator(register_domain_service, self.registry.domain_services, _cls, options)
-
-    def application_service(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register an application service: ``@domain.application_service(part_of=Order)``."""
-        from workbench.core.services import register_application_service
-
-        return self._decorator(register_application_service, self.registry.application_services, _cls, options)
-
-    def event(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register an event: ``@domain.event(part_of="Order")``."""
-        return self._decorator(_registry.register_event, self.registry.events, _cls, options)
-
-    def event_handler(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register an event handler: ``@domain.event_handler(part_of=Inventory, stream_category="order")``."""
-        return self._decorator(_registry.register_handler, self.registry.event_handlers, _cls, options)
-
-    def projection(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a projection (a read model): ``@domain.projection``."""
-        from workbench.core.projection import register_projection
-
-        return self._decorator(register_projection, self.registry.projections, _cls, options)
-
-    def projector(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a projector: ``@domain.projector(projector_for=Summary, aggregates=[Order])``."""
-        from workbench.core.projection import register_projector
-
-        return self._decorator(register_projector, self.registry.projectors, _cls, options)
-
-    def subscriber(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a subscriber to a broker stream: ``@domain.subscriber(stream="payments-gateway")``."""
-        from workbench.core.subscriber import register_subscriber
-
-        return self._decorator(register_subscriber, self.registry.subscribers, _cls, options)
-
-    def query(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a query: ``@domain.query(part_of=Summary)``."""
-        from workbench.core.query import register_query
-
-        return self._decorator(register_query, self.registry.queries, _cls, options)
-
-    def query_handler(self, _cls: T | None = None, **options: Any) -> Any:
-        """Register a query handler: ``@domain.query_handler(part_of=Summary)`` with ``@read`` methods."""
-        from workbench.core.query import register_query_handler
-
-        return self._decorator(register_query_handler, self.registry.query_handlers, _cls, options)
 
     def dispatch(self, query: Any) -> Any:
         """Run a query through its query handler and return the result."""
