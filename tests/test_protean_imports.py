@@ -102,8 +102,8 @@ def failed_info(path: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess
     [
         ("@domain.aggregate\nclass A:\n    price = Decimal(max_digits=5)\n", "`A.price`: the `Decimal` field"),
         ("class Repo(BaseRepository):\n    pass\n", "custom repositories"),
-        ("@domain.process_manager\nclass Saga:\n    pass\n", "process managers (@domain.process_manager)"),
-        ("@domain.aggregate\nclass A:\n    total = Status(['A'])\n", "`A.total`: the `Status` field"),
+        ("@domain.process_manager\nclass P:\n    pass\n", "process managers"),
+        ("@domain.aggregate\nclass A:\n    state = Status(['a'])\n", "`A.state`: the `Status` field"),
     ],
 )
 def test_using_a_feature_not_supported_yet_fails_at_load_with_one_line(tmp_path, usage, expected):
@@ -126,7 +126,7 @@ def test_tools_probing_a_stand_in_with_hasattr_get_false_not_a_crash():
     _protean_alias.install()
     from protean.core.repository import BaseRepository
 
-    assert not hasattr(BaseRepository, "get")
+    assert not hasattr(BaseRepository, "get_all")
     assert "not supported yet" in repr(BaseRepository)
 
 
