@@ -124,7 +124,7 @@ def known_categories(domain: Any) -> list[str]:
         for category in getattr(consumer.meta_, "stream_categories", None) or ():
             if category != "$all":
                 names[category] = None
-    for category in domain.store.state.categories:
+    for category in domain.store.categories():
         names[category] = None
     return list(names)
 

@@ -135,7 +135,7 @@ def _note_missing_store(run: Run) -> None:
     from pathlib import Path
 
     location = run.domain.store.location
-    if location and location != ":memory:" and not Path(location).exists():
+    if location and location != ":memory:" and "://" not in location and not Path(location).exists():
         run.say(
             f"note: there is no store at {location} yet (--store PATH or WORKBENCH_STORE picks another); "
             "`workbench new` or `workbench raise` creates it"

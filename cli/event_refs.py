@@ -13,6 +13,8 @@ from typing import Any
 
 from workbench.core._naming import suggestion
 from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
+from workbench.core.message import stream_category
+from workbench.core.store.names import read_kind
 
 MIN_PREFIX = 4
 
@@ -23,24 +25,24 @@ def event_id(domain: Any, text: str) -> str | None:
     Raises:
         IncorrectUsageError: a prefix matches several events, or ``#N`` is past the end.
     """
-    state = domain.store.state
+    store = domain.store
     number = text[1:] if text.startswith("#") else text
     # `#6` is always a position; a bare `6` too, unless it starts an id (deterministic ids are digits).
-    bare_prefix = (
-        not text.startswith("#") and len(text) >= MIN_PREFIX and any(str(i).startswith(text) for i in state.event_ids)
-    )
+    bare_prefix = not text.startswith("#") and len(text) >= MIN_PREFIX and bool(store.find_event_ids(text, limit=1))
     if number.isdigit() and not bare_prefix:
         position = int(number)
-        if not 1 <= position <= len(state.events):
-            raise IncorrectUsageError(f"no event at global position {position} (the store has {len(state.events)})")
-        return str(state.events[position - 1]["id"])
-    if text in state.event_ids:
+        last = store.last_position()
+        if not 1 <= position <= last:
+            raise IncorrectUsageError(f"no event at global position {position} (the store has {last})")
+        return str(store.read_all(position=position, limit=1)[0].id)
+    if store.get_event(text) is not None:
         return text
     if len(text) < MIN_PREFIX:
         return None
-    matches = [i for i in state.event_ids if str(i).startswith(text)]
+    matches = store.find_event_ids(text, limit=2)
     if len(matches) > 1:
-        raise IncorrectUsageError(f"`{text}` is the start of {len(matches)} event ids; give more of it (or #N)")
+        count = len(store.find_event_ids(text))
+        raise IncorrectUsageError(f"`{text}` is the start of {count} event ids; give more of it (or #N)")
     return str(matches[0]) if matches else None
 
 
@@ -69,17 +71,19 @@ def stream_name(domain: Any, text: str) -> str:
     if text in ("all", "$all"):
         return "$all"
     name = domain.normalize_category(text)
-    state = domain.store.state
-    if "-" not in name:
+    store = domain.store
+    categories = store.categories()
+    if read_kind(name, categories) == "category":
         return category_name(domain, name)
-    if name in state.streams:
+    if store.stream_version(name) >= 0:
         return str(name)
-    category = category_name(domain, name.partition("-")[0], allow_all=False)
-    matches = [s for s in state.streams if s.startswith(name)]
+    category = category_name(domain, stream_category(name, categories), allow_all=False)
+    all_streams = store.streams()
+    matches = [s for s in all_streams if s.startswith(name)]
     if len(matches) == 1:
         return str(matches[0])
     if len(matches) > 1:
         raise IncorrectUsageError(f"`{text}` is the start of {len(matches)} streams; give more of it")
-    streams = [s for s in state.streams if s.startswith(category + "-")]
+    streams = list(store.streams(category))
     hint = suggestion(name, streams, known=f" (`workbench streams {category}` lists its {len(streams)} streams)")
     raise ObjectNotFoundError(f"stream `{name}` has no events{hint}")

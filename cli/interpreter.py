@@ -250,8 +250,10 @@ class Interpreter:
                 "engine": self.session.engine,
             }
         )
-        for kind in ("aggregates", "events", "event_handlers", "projections", "projectors", "queries", "subscribers"):
-            names.update(getattr(domain.registry, kind, {}))
+        # Every kind of element the registry holds (commands, value objects, services ...).
+        for table in vars(domain.registry).values():
+            if isinstance(table, dict):
+                names.update(table)
         return names
 
     def python_line(self, line: str) -> Result:

@@ -10,6 +10,7 @@ interpreter the shell and ``workbench script`` use.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated, Any
 
@@ -47,11 +48,23 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     domain: DomainOpt = None,
     store: StoreOpt = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            metavar="URL",
+            help="Broker for stream handlers: redis://host:port/db (or WORKBENCH_BROKER; default embedded).",
+            show_default=False,
+        ),
+    ] = None,
     deterministic: Annotated[
         bool, typer.Option("--deterministic", help="Fixed ids and times (for demos and golden files).")
     ] = False,
 ) -> None:
     invocation = ctx.ensure_object(Invocation)
+    if broker is not None:
+        # The engine reads the broker from the environment, so it reaches the shell and scripts too.
+        os.environ["WORKBENCH_BROKER"] = broker
     invocation.apply_root_options(debug=debug, deterministic=deterministic, domain=domain, store=store)
     _configure_logging(invocation.debug)
     if ctx.invoked_subcommand is None:

@@ -193,3 +193,16 @@ def capped(rows: list[list[Any]], show_all: bool, most: int = TABLE_ROWS) -> tup
     if show_all or len(rows) <= most:
         return rows, 0
     return rows[:most], len(rows) - most
+
+
+def handlers_table(rows: list[dict[str, Any]], *, first: str = "event") -> Any:
+    """What each handler did with each message: ``ok`` in green, ``failed`` in red, ``queued`` in yellow."""
+    style = {"ok": "green", "failed": "red", "queued": "yellow"}
+    return table(
+        "Handlers",
+        [first, "handler", "outcome", "detail"],
+        [
+            [short_type(r["type"]), r["handler"], f"[{style.get(r['status'], 'white')}]{r['status']}[/]", r["detail"]]
+            for r in rows
+        ],
+    )

@@ -75,6 +75,8 @@ class Session:
         from workbench.core.bootstrap import bootstrap
 
         if self.domain is not None and (not write or not self.read_only):
+            # Other processes (`workbench run`, one-shot commands) commit between our commands.
+            self.domain.store.refresh()
             return self.domain
         if not self.settings.domain:
             from workbench.core.exceptions import DomainLoadError
@@ -103,6 +105,9 @@ class Session:
                 where = exc.filename or store or ".workbench"
                 raise StoreError(f"cannot use the store at {where}: {exc.strerror or exc}") from exc
         self.read_only = not write
+        config, _root = find_config()
+        if config.get("broker") and not os.environ.get("WORKBENCH_BROKER"):
+            self.domain.config["broker_url"] = str(config["broker"])  # a config file's `broker = "redis://..."`
         if self.deterministic:
             make_deterministic(self.domain)
         return self.domain
@@ -113,7 +118,10 @@ class Session:
         from workbench.core.engine import Engine
 
         if self._engine is None or self._engine.domain is not self.domain:
+            from workbench.core.broker.feed import broker_feed_for
+
             self._engine = Engine(self.domain)
+            self._engine.use_broker(broker_feed_for(self.domain))
         return self._engine
 
     def close(self) -> None:
@@ -135,7 +143,7 @@ def make_deterministic(domain: Any) -> None:
 
     from workbench.core.clock import VirtualClock
 
-    base = domain.store.state.seq
+    base = domain.store.commit_count()
     ids = itertools.count(1)
     epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     domain.identity_function = lambda: f"{base:06d}-{next(ids):04d}"

@@ -35,6 +35,9 @@ def bootstrap(
     """
     domain = load_domain(domain_spec)
     if store is None:
-        store = open_store(store_path(store_location), read_only=read_only)
+        location = store_location or os.environ.get("WORKBENCH_STORE") or DEFAULT_STORE
+        # A server URL (postgresql://...) goes to its adapter as written: a Path would fold its `//`.
+        target = location if "://" in str(location) else store_path(location)
+        store = open_store(target, read_only=read_only)
     domain.bind_store(store)
     return domain

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from workbench.core._model import ElementMeta, ImmutableModel, collect_fields, derive_class
+from workbench.core._model import ElementMeta, collect_fields, derive_class
+from workbench.core._stored_message import StoredMessageModel, fqn_of
 from workbench.core.context import current_message
 from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
-from workbench.core.message import Message, Namespace, checksum
+from workbench.core.message import checksum
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
@@ -26,7 +27,7 @@ COMMAND_OPTIONS = frozenset(
 )
 
 
-class BaseCommand(ImmutableModel):
+class BaseCommand(StoredMessageModel):
     """Base of every command class (``@domain.command`` derives plain classes from it)."""
 
     def __init__(self, *template: dict[str, Any], **kwargs: Any) -> None:
@@ -37,46 +38,6 @@ class BaseCommand(ImmutableModel):
             assert domain is not None
             # An identifier without a value gets a fresh one, as in Protean.
             self.__dict__[id_field] = domain.new_id()
-
-    @classmethod
-    def _from_message(cls, message: Message) -> BaseCommand:
-        """The command as its handler receives it, with ``_metadata`` from the store."""
-        command = cls._from_json(message.record["data"])
-        command.__dict__["_message"] = message
-        command.__dict__["_frozen"] = True
-        return command
-
-    @property
-    def _metadata(self) -> Namespace | None:
-        """Protean-style metadata (``domain.kind`` is ``COMMAND``) once the command is stored."""
-        message = self.__dict__.get("_message")
-        return Namespace(message.metadata_dict(_fqn(type(self)))) if message is not None else None
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The field values as JSON."""
-        return self._fields_json()
-
-    def to_dict(self) -> dict[str, Any]:
-        """Field values, plus ``_metadata`` once the command has been stored."""
-        data = self._fields_json()
-        message = self.__dict__.get("_message")
-        if message is not None:
-            data["_metadata"] = message.metadata_dict(_fqn(type(self)))
-        return data
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields_json() == self._fields_json()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, repr(sorted(self._fields_json().items()))))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self._fields_json()}>"
-
-
-def _fqn(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def register_command(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseCommand]:
@@ -108,7 +69,7 @@ def register_command(domain: Domain, cls: type, given: dict[str, Any]) -> type[B
         options=opts,
     )
     meta.finish()
-    meta.fqn = _fqn(cls)
+    meta.fqn = fqn_of(cls)
     new_cls.meta_ = meta  # type: ignore[attr-defined]
     new_cls.__type__ = f"{domain.camel_case_name}.{cls.__name__}.v{version}"  # type: ignore[attr-defined]
     return new_cls  # type: ignore[return-value]

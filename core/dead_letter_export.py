@@ -28,11 +28,11 @@ STATE_PREFIXES = ("aggregate:", "projection:")
 
 def stored_state(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every aggregate and projection document, by table (what a handler may read)."""
-    tables = engine.domain.store.state.tables
+    store = engine.domain.store
     return {
-        table: [dict(doc) for doc in rows.values()]
-        for table, rows in sorted(tables.items())
-        if table.startswith(STATE_PREFIXES) and rows
+        table: [dict(doc) for doc in store.scan(table)]
+        for table in sorted(store.tables())
+        if table.startswith(STATE_PREFIXES) and store.count(table)
     }
 
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as _dt
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -29,6 +30,12 @@ from workbench.core.message import Message, stream_category
 from workbench.core.repository import Repository
 from workbench.core.store import Store, open_store
 from workbench.core.unsupported import DOMAIN_DECORATORS, Unsupported
+
+# A store one thread works on for a while (a dry run), seen only by that thread.
+_STORE_OVERRIDE: ContextVar[tuple[Any, Store] | None] = ContextVar("workbench_store_override", default=None)
+# How many blocks use one now, in any thread: while none does, `store` skips the lookup.
+_OVERRIDES_IN_USE = 0
+_OVERRIDES_LOCK = threading.Lock()
 
 T = TypeVar("T", bound=type)
 
@@ -351,7 +358,11 @@ class Domain(DomainCommands):
 
     @property
     def store(self) -> Store:
-        """The store this domain reads and writes (bound at ``init``)."""
+        """The store this domain reads and writes (bound at ``init``; see :meth:`using_store`)."""
+        if _OVERRIDES_IN_USE:
+            override = _STORE_OVERRIDE.get()
+            if override is not None and override[0] is self:
+                return override[1]
         if self._store is None:
             self.init()
         assert self._store is not None
@@ -363,6 +374,27 @@ class Domain(DomainCommands):
             self.init()
         self._store = store
         self._repositories.clear()
+
+    @contextlib.contextmanager
+    def using_store(self, store: Store) -> Iterator[Store]:
+        """Read and write ``store`` inside the block, in this thread only.
+
+        Replay dry-runs, rebuilds and checks work on a scratch store this way: other
+        threads (the shell's toolbar, a file watcher, a running engine) keep seeing the
+        bound store the whole time.
+        """
+        if not self.initialized:
+            self.init()
+        global _OVERRIDES_IN_USE
+        token = _STORE_OVERRIDE.set((self, store))
+        with _OVERRIDES_LOCK:
+            _OVERRIDES_IN_USE += 1
+        try:
+            yield store
+        finally:
+            with _OVERRIDES_LOCK:
+                _OVERRIDES_IN_USE -= 1
+            _STORE_OVERRIDE.reset(token)
 
     def close(self) -> None:
         """Close the bound store and release its lock."""

@@ -29,6 +29,7 @@ from workbench.core.subscription import CURSORS, DEAD_LETTERS, Subscription, Tal
 from workbench.core.subscription_config import resolve
 
 if TYPE_CHECKING:
+    from workbench.core.broker.feed import BrokerFeed
     from workbench.core.domain import Domain
 
 log = logging.getLogger("workbench.engine")
@@ -47,6 +48,8 @@ class SubscriptionStatus:
     retries_due: int
     dlq_depth: int
     last_error: dict[str, Any] | None
+    # Broker-fed handlers only: pending (delivered, unacknowledged) entries per consumer.
+    consumers: dict[str, int] | None = None
 
     @property
     def state(self) -> str:
@@ -70,6 +73,18 @@ class Engine:
         ]
         self._stop = threading.Event()
         self._winding_down = False  # while unwinding an immediate stop and saving cursors
+        # Set by use_broker(): stream handlers fed from a server broker instead of the store.
+        self.broker_feed: BrokerFeed | None = None
+        self._fed: set[type] = set()
+
+    def use_broker(self, feed: BrokerFeed | None) -> None:
+        """Feed the stream handlers of ``feed`` from its broker (None: every handler reads the store).
+
+        Only engines that drive the real store take a broker: replays and rebuilds run their
+        own engines on scratch copies, which must never publish to a shared broker.
+        """
+        self.broker_feed = feed
+        self._fed = set(feed.handlers) if feed is not None else set()
 
     def subscription(self, handler: str) -> Subscription:
         """The subscription of the handler class named ``handler``."""
@@ -115,6 +130,8 @@ class Engine:
             while not self._stop.is_set():
                 if self._tick_all(tally, budget=None) == 0:
                     self._stop.wait(poll)
+                    # Other processes (the shell, one-shot commands) commit to this store too.
+                    self.domain.store.refresh()
                 elif progress is not None:
                     progress(tally)
         return tally
@@ -224,8 +241,10 @@ class Engine:
         return tally
 
     def _tick_all(self, tally: Tally, *, budget: int | None) -> int:
-        done = 0
+        done = 0 if self.broker_feed is None else self.broker_feed.tick(tally)
         for subscription in self.subscriptions:
+            if subscription.handler in self._fed:
+                continue
             remaining = 1 << 62 if budget is None else budget - done
             if remaining <= 0:
                 break
@@ -245,6 +264,8 @@ class Engine:
         now = self.domain.timestamp()
         rows = []
         for sub in self.subscriptions:
+            if sub.handler in self._fed:
+                continue  # its row comes from the broker below
             pending = sub.pending()
             cursor = store.get(CURSORS, sub.name) or {}
             rows.append(
@@ -258,6 +279,22 @@ class Engine:
                     retries_due=sum(1 for p in pending if p["due"] <= now),
                     dlq_depth=len(store.keys_where(DEAD_LETTERS, "handler", sub.name)),
                     last_error=cursor.get("last_error"),
+                )
+            )
+        for row in self.broker_feed.status_rows() if self.broker_feed is not None else []:
+            consumers: dict[str, int] = row["consumers"]  # type: ignore[assignment]
+            rows.append(
+                SubscriptionStatus(
+                    handler=str(row["handler"]),
+                    subscription_type="stream",
+                    category=str(row["category"]),
+                    position=int(row["position"]),  # type: ignore[call-overload]
+                    lag=int(row["lag"]),  # type: ignore[call-overload]
+                    pending=sum(consumers.values()),
+                    retries_due=0,
+                    dlq_depth=int(row["dlq_depth"]),  # type: ignore[call-overload]
+                    last_error=None,
+                    consumers=consumers,
                 )
             )
         return rows

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.event import BaseEvent, build_record
 from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.message import Message, stream_category
+from workbench.core.store.names import ALL, read_kind
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
-
-ALL = "$all"
 
 
 class EventStore:
@@ -34,23 +33,21 @@ class EventStore:
         """Protean code reaches the API as ``domain.event_store.store``."""
         return self
 
-    def _state(self) -> Any:
-        return self.domain.store.state
+    def _target(self, stream: str) -> tuple[str, str]:
+        """What ``stream`` names (``all``, ``category`` or ``stream``) and its normalized name."""
+        name = self.domain.normalize_category(stream)
+        return read_kind(name, self.domain.store.categories()), name
 
     def read(self, stream: str, *, position: int = 0, no_of_messages: int = 1000) -> list[Message]:
         """Messages of a stream, a category or ``$all`` from ``position`` on (inclusive)."""
         return [Message(r) for r in self._records(stream, position, no_of_messages)]
 
     def _records(self, stream: str, position: int, limit: int | None) -> Iterator[dict[str, Any]]:
-        state = self._state()
-        name = self.domain.normalize_category(stream)
-        if name == ALL:
-            return state.iter_events(None, start_global=max(position, 1), limit=limit)
-        if "-" in name:
-            indexes = state.streams.get(name, [])
-            stop = len(indexes) if limit is None else min(len(indexes), max(position, 0) + limit)
-            return (state.events[indexes[i]] for i in range(max(position, 0), stop))
-        return state.iter_events(state.categories.get(name, []), start_global=max(position, 1), limit=limit)
+        store = self.domain.store
+        kind, name = self._target(stream)
+        if kind == "stream":
+            return store.stream_records(name, position=max(position, 0), limit=limit)
+        return store.category_records(ALL if kind == "all" else name, position=max(position, 1), limit=limit)
 
     def read_all(self, stream: str = ALL, *, position: int = 0, page_size: int = 1000) -> Iterator[Message]:
         """Every message of ``stream`` (a stream, category or ``$all``), lazily."""
@@ -61,45 +58,42 @@ class EventStore:
 
     def read_last_message(self, stream: str) -> Message | None:
         """The newest message of a stream, category or ``$all``, or None."""
-        state = self._state()
-        name = self.domain.normalize_category(stream)
-        if name == ALL:
-            indexes: list[int] = list(range(len(state.events)))[-1:]
-        elif "-" in name:
-            indexes = state.streams.get(name, [])
+        store = self.domain.store
+        kind, name = self._target(stream)
+        if kind == "all":
+            found = store.read_all(position=store.last_position()) if store.last_position() else []
+            last = found[-1] if found else None
+        elif kind == "category":
+            last = store.last_in_category(name)
         else:
-            indexes = state.categories.get(name, [])
-        return Message(state.events[indexes[-1]]) if indexes else None
+            found = (
+                store.read_stream(name, position=store.stream_version(name)) if store.stream_version(name) >= 0 else []
+            )
+            last = found[-1] if found else None
+        return Message(last.as_dict()) if last is not None else None
 
     def get_message(self, message_id: str) -> Message | None:
         """The message with this id, or None."""
-        state = self._state()
-        index = state.event_ids.get(message_id)
-        return Message(state.events[index]) if index is not None else None
+        record = self.domain.store.event_record(message_id)
+        return Message(record) if record is not None else None
 
     def stream_version(self, stream: str) -> int:
         """The position of the last message of ``stream`` (-1 when empty)."""
-        return int(self.domain.store.stream_last_position(self.domain.normalize_category(stream)))
+        return int(self.domain.store.stream_version(self.domain.normalize_category(stream)))
 
     def categories(self) -> dict[str, int]:
         """Every category with its message count."""
-        return {name: len(indexes) for name, indexes in self._state().categories.items()}
+        return self.domain.store.categories()
 
     def streams(self, category: str | None = None) -> dict[str, int]:
-        """Every stream (of one category, if given) with its message count."""
-        state = self._state()
+        """Every stream (of exactly one category, if given) with its message count."""
         if category is None:
-            return {name: len(indexes) for name, indexes in state.streams.items()}
-        cat = self.domain.normalize_category(category)
-        return {name: len(indexes) for name, indexes in state.streams.items() if stream_category(name) == cat}
+            return self.domain.store.streams()
+        return self.domain.store.streams(self.domain.normalize_category(category))
 
     def stream_counts(self) -> dict[str, int]:
-        """How many streams each category has (one pass over the stream index)."""
-        counts: dict[str, int] = {}
-        for name in self._state().streams:
-            category = stream_category(name)
-            counts[category] = counts.get(category, 0) + 1
-        return counts
+        """How many streams each category has."""
+        return self.domain.store.stream_counts()
 
     def load_aggregate(self, aggregate_cls: type, identifier: Any, *, at_version: int | None = None) -> Any:
         """An event-sourced aggregate replayed from its stream (up to ``at_version``), or None."""
@@ -139,7 +133,9 @@ class EventStore:
             stream = f"{category}-{aggregate_id if aggregate_id is not None else self.domain.new_id()}"
         else:
             stream = self.domain.normalize_category(stream)
-            category = stream_category(stream)
+            declared = (cls.meta_.stream_category for cls in self.domain.registry.aggregates.values())
+            known = [*self.domain.store.categories(), *(c for c in declared if c)]
+            category = stream_category(stream, known)
         record = build_record(
             self.domain, event, stream_name=stream, category=category, expected_version=expected_version
         )

@@ -143,7 +143,7 @@ class _Recorder:
         self.store = store
         self.delivery = Delivery()
         self._commit = store.commit
-        store.commit = self._record  # type: ignore[method-assign]
+        store.commit = self._record  # type: ignore[method-assign,assignment]
 
     def _record(self, changes: list[Change], events: list[dict[str, Any]] | None = None) -> None:
         writes = [
@@ -212,13 +212,12 @@ def _scratch(domain: Domain, original: Store) -> Iterator[_Recorder]:
     domain.clock = VirtualClock(EPOCH)
     # Raised events are stored, not handed to other handlers: each check sees one handler.
     domain.config["event_processing"] = "async"
-    domain.bind_store(scratch)
     try:
-        with domain.domain_context():
+        # The check's own store, seen by this thread only: the domain stays bound to the real one.
+        with domain.using_store(scratch), domain.domain_context():
             yield _Recorder(scratch)
     finally:
         domain.identity_function, domain.clock, domain.config["event_processing"] = saved
-        domain.bind_store(original)
 
 
 def _run_checks(

@@ -14,9 +14,11 @@ view (``message.metadata.headers.id``, ``message.metadata.domain.correlation_id`
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from workbench.core.store.names import category_of
 
 
 def checksum(data: dict[str, Any]) -> str:
@@ -24,9 +26,9 @@ def checksum(data: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def stream_category(stream_name: str) -> str:
-    """The category of a stream: the part before the first ``-``."""
-    return stream_name.partition("-")[0]
+def stream_category(stream_name: str, known: Iterable[str] = ()) -> str:
+    """The category of a stream (see :func:`workbench.core.store.names.category_of`)."""
+    return category_of(stream_name, known)
 
 
 class Namespace:

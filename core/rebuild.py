@@ -24,6 +24,7 @@ from workbench.core.dispatch import call_handle_error
 from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.message import Message
 from workbench.core.store import Change
+from workbench.core.store.names import ALL
 from workbench.core.subscription import Tally
 
 if TYPE_CHECKING:
@@ -86,10 +87,18 @@ def _rebuild_one(
     scratch = original.scratch_copy()
     scratch.commit([Change(table, key_field, key, None) for key in list(scratch.rows(table))])
     categories = {c for p in projectors for c in p.meta_.stream_categories}
-    records = [r for r in original.state.events if r["stream_category"] in categories or "$all" in categories]
+    end = original.last_position()
+    if "$all" in categories:
+        records = list(original.category_records(ALL, position=1, limit=end))
+    else:
+        # Global order across the categories, as live dispatch delivered them.
+        records = sorted(
+            (r for c in categories for r in original.category_records(c, position=1) if r["global_position"] <= end),
+            key=lambda r: r["global_position"],
+        )
     began = time.perf_counter()
-    domain.bind_store(scratch)
-    try:
+    # The rebuild's own store, seen by this thread only: the domain stays bound to the real one.
+    with domain.using_store(scratch):
         engine = Engine(domain)
         subscriptions = [s for s in engine.subscriptions if s.handler in projectors]
         for done, record in enumerate(records, 1):
@@ -107,8 +116,6 @@ def _rebuild_one(
                     report.tally.count(subscription.name, "failed")
             if progress is not None and (done % 500 == 0 or done == len(records)):
                 progress(done, len(records))
-    finally:
-        domain.bind_store(original)
     report.events = len(records)
     rebuilt = scratch.rows(table)
     report.rows_after = len(rebuilt)
@@ -131,7 +138,6 @@ def _rebuild_one(
         changes.append(Change(table, key_field, key, None))
     if not dry_run:
         # Everything up to the newest event is in the rebuilt table: the cursors move with the swap.
-        end = len(original.state.events)
         for subscription in Engine(domain).subscriptions:
             if subscription.handler in projectors:
                 changes.extend(subscription.caught_up_to(end))
@@ -150,12 +156,15 @@ def status(domain: Domain) -> list[dict[str, Any]]:
     engine = Engine(domain)
     for name, projection in domain.registry.projections.items():
         subscriptions = [s for s in engine.subscriptions if s.handler.meta_.part_of is projection]  # type: ignore[attr-defined]
-        state = domain.store.state
+        store = domain.store
         if domain.config.get("event_processing") == "async":
-            positions = [(domain.store.get(CURSORS, s.name) or {}).get("position", 0) for s in subscriptions]
+            positions = [(store.get(CURSORS, s.name) or {}).get("position", 0) for s in subscriptions]
         else:  # sync projectors are up to date with the newest event of their categories
-            positions = [(state.categories.get(s.category) or [-1])[-1] + 1 for s in subscriptions]
-        times = [state.events[p - 1]["time"] for p in positions if p > 0]
+            lasts = [store.last_in_category(s.category) for s in subscriptions]
+            positions = [last.global_position or 0 for last in lasts if last is not None]
+        times = [
+            record["time"] for p in positions if p > 0 for record in store.category_records(ALL, position=p, limit=1)
+        ]
         rows.append(
             {
                 "projection": name,

@@ -23,6 +23,7 @@ from workbench.core.engine import Engine
 from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.message import Message
 from workbench.core.store import Change
+from workbench.core.store.names import ALL, read_kind
 from workbench.core.subscription import Tally
 
 REPLAYS = "replays"
@@ -105,23 +106,22 @@ def replay(
         should_stop: polled between messages; True ends the replay early (Ctrl-C).
     """
     category = domain.normalize_category(category)
-    if category != "$all" and "-" in category:
+    if read_kind(category, domain.store.categories()) == "stream":
         raise IncorrectUsageError(f"replay takes a category such as `{category.partition('-')[0]}`, not a stream")
     handlers = subscribed_handlers(domain, category, handler)
     report = ReplayReport(category=category, dry_run=dry_run)
-    original: Store | None = None
     if dry_run:
         original = domain.store
-        domain.bind_store(original.scratch_copy())
-    try:
-        first, last = _run(domain, category, handlers, report, from_position, to_position, progress, should_stop)
-        if original is not None:
-            report.changes, report.new_events = _differences(original, domain.store)
-        elif report.messages:
-            _remember(domain, report, handlers, first, last)
-    finally:
-        if original is not None:
-            domain.bind_store(original)
+        scratch = original.scratch_copy()
+        # The dry run's own store, seen by this thread only: the domain stays bound to the real one.
+        with domain.using_store(scratch):
+            base = scratch.last_position()
+            _run(domain, category, handlers, report, from_position, to_position, progress, should_stop)
+        report.changes, report.new_events = _differences(original, scratch, base)
+        return report
+    first, last = _run(domain, category, handlers, report, from_position, to_position, progress, should_stop)
+    if report.messages:
+        _remember(domain, report, handlers, first, last)
     return report
 
 
@@ -197,11 +197,12 @@ def replays_covering(domain: Domain, handler: str, message: Message) -> list[dic
     ]
 
 
-def _differences(before: Store, after: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _differences(before: Store, after: Store, base: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     changes: list[dict[str, Any]] = []
-    for table, rows in after.state.tables.items():
+    for table in after.tables():
         if not table.startswith(("aggregate:", "projection:")):
             continue
+        rows = after.rows(table)
         old_rows = before.rows(table)
         for key, doc in rows.items():
             old = old_rows.get(key)
@@ -221,6 +222,6 @@ def _differences(before: Store, after: Store) -> tuple[list[dict[str, Any]], lis
             changes.append({"aggregate": table.split(":", 1)[1], "id": key, "change": "deleted", "fields": {}})
     new_events = [
         {"type": r["type"], "stream_name": r["stream_name"], "data": r["data"]}
-        for r in after.state.events[len(before.state.events) :]
+        for r in after.category_records(ALL, position=base + 1)
     ]
     return changes, new_events

@@ -20,7 +20,6 @@ Tables (documents keyed by ``id``):
 from __future__ import annotations
 
 import traceback
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,10 +103,6 @@ class Subscription:
 
     # -- reading ----------------------------------------------------------------------
 
-    def _indexes(self) -> Any:
-        state = self.domain.store.state
-        return None if self.category == "$all" else state.categories.get(self.category, ())
-
     @property
     def synchronous(self) -> bool:
         """A sync-processing domain runs handlers at commit: nothing waits for this subscription."""
@@ -121,14 +116,10 @@ class Subscription:
             # Every message stored in sync mode was handled inline; counting them would
             # show sync handlers "behind" by the whole store.
             return 0
-        indexes = self._indexes()
-        if indexes is None:
-            return max(self.domain.store.event_count() - self.position, 0)
-        # Event index i has global position i + 1, so "after the cursor" is index >= position.
-        return len(indexes) - bisect_left(indexes, self.position)
+        return self.domain.store.count_events(self.category, position=self.position + 1)
 
     def _next_records(self, limit: int) -> list[dict[str, Any]]:
-        return list(self.domain.store.state.iter_events(self._indexes(), start_global=self.position + 1, limit=limit))
+        return list(self.domain.store.category_records(self.category, position=self.position + 1, limit=limit))
 
     def _rows(self, table: str) -> list[dict[str, Any]]:
         store = self.domain.store

@@ -114,7 +114,7 @@ def causation_tree(domain: Domain, ident: str) -> list[TraceNode]:
     event_store = domain.event_store
     found = event_store.get_message(ident)
     correlation = found.correlation_id if found is not None else ident
-    members = [Message(r) for r in domain.store.state.events if r["metadata"].get("correlation_id") == correlation]
+    members = [Message(r.as_dict()) for r in domain.store.read_correlation(correlation)]
     if not members:
         raise ObjectNotFoundError(f"no event or correlation with id {ident}")
     nodes = {m.id: TraceNode(m, outcomes_for(domain, m)) for m in members}

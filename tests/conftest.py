@@ -105,3 +105,55 @@ def check_golden(path: Path, text: str) -> None:
             )
         )
         pytest.fail(f"output differs from {path}; if the change is intended, {how}\n{diff[:6000]}", pytrace=False)
+
+
+# --- Real servers (markers `postgres` and `redis`) -----------------------------------------
+# One throwaway server of each kind per session. Locally, a missing server skips its tests
+# with the reason; under CI (CI=true, set by .ci/run) it is an error: a skipped server test
+# is a failed CI run.
+
+
+def _server_or_fail(request: pytest.FixtureRequest, starter):
+    import contextlib
+    import os
+
+    from workbench.throwaway_servers import ServerUnavailable
+
+    stack = contextlib.ExitStack()
+    try:
+        server = stack.enter_context(starter())
+    except ServerUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs this server: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    request.addfinalizer(stack.close)
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest):
+    """A throwaway PostgreSQL server for the whole session (``.url`` is a postgresql:// URL)."""
+    from workbench.throwaway_servers import running_postgres
+
+    _need_module("psycopg", "postgres")
+    return _server_or_fail(request, running_postgres)
+
+
+@pytest.fixture(scope="session")
+def redis_server(request: pytest.FixtureRequest):
+    """A throwaway redis-server for the whole session (``.url`` is a redis:// URL)."""
+    from workbench.throwaway_servers import running_redis
+
+    _need_module("redis", "redis")
+    return _server_or_fail(request, running_redis)
+
+
+def _need_module(module: str, extra: str) -> None:
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec(module) is None:
+        reason = f"{module} is not installed (pip install 'workbench[{extra}]')"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs {reason}", pytrace=False)
+        pytest.skip(reason)

@@ -244,10 +244,14 @@ def test_a_locked_store_is_one_clear_line(tmp_path):
             sys.executable,
             "-c",
             textwrap.dedent(f"""
-        import sys, time
+        import fcntl, os, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from workbench.core.store import open_store
         s = open_store({str(store)!r})
+        # A commit stuck half-way holds the writer lock (commits normally hold it briefly).
+        fd = os.open({str(store / "LOCK")!r}, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         print("locked", flush=True)
         time.sleep(30)
     """),

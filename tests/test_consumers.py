@@ -260,3 +260,25 @@ def test_protean_projector_files_load(tmp_path):
     )
     domain = load_domain(str(path), store=open_store(None))
     assert domain.dispatch(domain.registry.queries["All"]()) == 42
+
+
+def test_a_rebuild_never_shows_its_scratch_store_to_other_threads():
+    import threading
+
+    domain = shop()
+    place(domain, "ada", 5)
+    real = domain.store
+    seen = []
+
+    def progress(done, total):
+        def look():
+            seen.append((domain.store is real, totals(domain)))
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+        seen.append(domain.store is real)  # the rebuilding thread works on its own store
+
+    rebuild(domain, "CustomerTotal", dry_run=True, progress=progress)
+    assert seen == [(True, {"ada": 5}), False]
+    assert domain.store is real

@@ -142,3 +142,36 @@ def test_traces_say_what_replays_did():
     dry = domain.store.state.seq
     replay(domain, "order", dry_run=True)
     assert domain.store.state.seq == dry  # a dry run records nothing
+
+
+def _seen_from_another_thread(domain):
+    """What a second thread (the shell's toolbar, a file watcher) sees right now."""
+    import threading
+
+    seen = {}
+
+    def look():
+        seen["store"] = domain.store
+        seen["count"] = count(domain)
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    return seen
+
+
+def test_a_dry_run_never_shows_its_scratch_store_to_other_threads():
+    domain = mail_domain()
+    place(domain, 1)
+    real = domain.store
+    during = []
+
+    def progress(done, total):
+        # Called on the replaying thread, in the middle of the dry run.
+        during.append((domain.store is not real, _seen_from_another_thread(domain)))
+
+    replay(domain, "order", dry_run=True, progress=progress)
+    [(works_on_scratch, seen)] = during
+    assert works_on_scratch  # the replay itself writes to its own store...
+    assert seen["store"] is real and seen["count"] == 1  # ...which no other thread ever sees
+    assert domain.store is real and count(domain) == 1

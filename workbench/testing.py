@@ -220,9 +220,9 @@ class DomainHarness:
     def __getitem__(self, name: str) -> Any:
         """A registered element by name: ``harness["Order"]``."""
         registry = self.domain.registry
-        tables = (registry.aggregates, registry.events, registry.event_handlers, registry.projections)
-        for table in (*tables, registry.commands, registry.command_handlers):
-            if name in table:
+        # Every kind of element (aggregates, events, commands, value objects, services ...).
+        for table in vars(registry).values():
+            if isinstance(table, dict) and name in table:
                 return table[name]
         raise KeyError(f"{self.domain!r} has no element named {name!r}")
 

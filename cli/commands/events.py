@@ -79,19 +79,20 @@ def streams(
         run.say(EMPTY_STORE_HINT.format(store=run.domain.store.location))
     from workbench.cli.render import table
 
-    state = run.domain.store.state
+    store = run.domain.store
     if category is None:
         streams_per = run.domain.event_store.stream_counts()
         rows = []
-        for cat, indexes in state.categories.items():
-            last = state.events[indexes[-1]]
+        for cat, count in store.categories().items():
+            last = store.last_in_category(cat)
+            assert last is not None  # a listed category holds events
             rows.append(
                 {
                     "category": cat,
                     "streams": streams_per.get(cat, 0),
-                    "events": len(indexes or ()),
-                    "last_type": last["type"],
-                    "last_time": last["time"],
+                    "events": count,
+                    "last_type": last.type,
+                    "last_time": last.time,
                 }
             )
         if run.json_mode:
@@ -99,7 +100,7 @@ def streams(
         else:
             run.out.print(
                 table(
-                    f"Categories ({len(state.events)} events)",
+                    f"Categories ({store.last_position()} events)",
                     ["category", "streams", "events", "last event", "at"],
                     [list(r.values()) for r in rows],
                 )
@@ -110,8 +111,8 @@ def streams(
     cat = category_name(run.domain, category, allow_all=False)
     rows = []
     for name, count in run.domain.event_store.streams(cat).items():
-        last = state.events[state.streams[name][-1]]
-        rows.append({"stream": name, "events": count, "last_type": last["type"], "last_time": last["time"]})
+        (last,) = store.read_stream(name, position=count - 1, limit=1)
+        rows.append({"stream": name, "events": count, "last_type": last.type, "last_time": last.time})
     total = len(rows)
     if run.json_mode:
         run.envelope("streams", {"category": cat, "total": total, "streams": rows[:limit]})
@@ -180,7 +181,7 @@ def search(
     def matches(type_string: str) -> bool:
         return (type_string == event_type) if exact else (wanted in type_string.lower())
 
-    stored = (record["type"] for record in run.domain.store.state.events)  # types no longer in the domain
+    stored = run.domain.store.event_types()  # types no longer in the domain too
     if not any(matches(t) for t in known_types if t) and not any(matches(t) for t in stored):
         hint = suggestion(event_type, known, known=f" (known: {', '.join(known) or 'none'})", most=3, cutoff=0.5)
         raise IncorrectUsageError(f"no event type matches `{event_type}`{hint}")
@@ -292,13 +293,13 @@ def stats(run: Run) -> int:
     """Per aggregate: category, instances, streams, events, latest event."""
     from workbench.cli.render import table
 
-    state = run.domain.store.state
+    store = run.domain.store
     rows = []
     streams_per = run.domain.event_store.stream_counts()
+    counts = store.categories()
     for name, cls in run.domain.registry.aggregates.items():
         cat = cls.meta_.stream_category or ""
-        indexes = state.categories.get(cat)
-        last = state.events[indexes[-1]] if indexes else None
+        last = store.last_in_category(cat)
         streams_count = streams_per.get(cat, 0)
         rows.append(
             {
@@ -309,17 +310,17 @@ def stats(run: Run) -> int:
                 if getattr(cls, "_event_sourced", False)
                 else len(run.domain.store.rows(run.domain.repository_for(cls).table)),
                 "streams": streams_count,
-                "events": len(indexes or ()),
-                "latest_type": last["type"] if last else None,
-                "latest_time": last["time"] if last else None,
+                "events": counts.get(cat, 0),
+                "latest_type": last.type if last else None,
+                "latest_time": last.time if last else None,
             }
         )
     if run.json_mode:
-        run.envelope("events stats", {"aggregates": rows, "events": len(state.events)})
+        run.envelope("events stats", {"aggregates": rows, "events": store.last_position()})
     else:
         run.out.print(
             table(
-                f"Event store: {len(state.events)} events",
+                f"Event store: {store.last_position()} events",
                 ["aggregate", "category", "instances", "streams", "events", "latest", "at"],
                 [list(r.values()) for r in rows],
             )

@@ -60,6 +60,13 @@ def run(run: Run) -> int:
     return _summary(run, "run", tally)
 
 
+def _pending_cell(pending: int, consumers: dict[str, int] | None) -> str:
+    """Pending entries, and per consumer for a handler fed by a server broker."""
+    if not consumers:
+        return str(pending)
+    return f"{pending} ({', '.join(f'{name}: {n}' for name, n in consumers.items())})"
+
+
 @command(subscriptions_app, "subscriptions status", write=False)
 def status(run: Run) -> int:
     """Type, category, position, lag, pending retries, DLQ depth and last error per handler."""
@@ -81,7 +88,7 @@ def status(run: Run) -> int:
                     r.category,
                     r.position,
                     r.lag,
-                    r.pending,
+                    _pending_cell(r.pending, r.consumers),
                     r.retries_due,
                     r.dlq_depth,
                     f"[{colour[r.state]}]{r.state}[/]",

@@ -13,7 +13,7 @@ def report_messages(
     domain: Any, out: Any, command: str, messages: list[Any], failures: list[Any], *, aggregate: Any = None
 ) -> int:
     """Print the stored messages and each handler's outcome; exit 1 when a handler failed."""
-    from workbench.cli.render import short_json, short_type, table
+    from workbench.cli.render import handlers_table, short_json, table
     from workbench.core.trace import outcomes_for
 
     rows = []
@@ -46,22 +46,7 @@ def report_messages(
             )
         )
     if rows:
-        style = {"ok": "green", "failed": "red", "queued": "yellow"}
-        out.out.print(
-            table(
-                "Handlers",
-                ["event", "handler", "outcome", "detail"],
-                [
-                    [
-                        short_type(r["type"]),
-                        r["handler"],
-                        f"[{style.get(r['status'], 'white')}]{r['status']}[/]",
-                        r["detail"],
-                    ]
-                    for r in rows
-                ],
-            )
-        )
+        out.out.print(handlers_table(rows, first="event"))
     elif messages:
         out.say("no handler listens to these events")
     return 1 if failures else 0
@@ -128,10 +113,10 @@ def target_instance(run: Run, event_cls: Any, given: str | None, fields: dict[st
     saved = store.rows(run.domain.repository_for(owner).table) if owner is not None else {}
     label = owner.__name__ if owner is not None else category
     if given is not None:
-        if given in saved or f"{category}-{given}" in store.state.streams:
+        if given in saved or store.stream_version(f"{category}-{given}") >= 0:
             return given
         prefix = f"{category}-{given}"
-        streams = {s.partition("-")[2] for s in store.state.streams if s.startswith(prefix)}
+        streams = {s[len(category) + 1 :] for s in store.streams(category) if s.startswith(prefix)}
         matches = sorted({str(k) for k in saved if str(k).startswith(given)} | streams)
         if len(matches) == 1:
             return matches[0]

@@ -58,7 +58,7 @@ def send(
     to and what every handler did; async processing leaves it for `workbench process`.
     """
     from workbench.cli._lookup import assignments
-    from workbench.cli.render import short_json, short_type, table
+    from workbench.cli.render import handlers_table, short_json, table
     from workbench.core.exceptions import HandlerError
     from workbench.core.trace import outcomes_for
 
@@ -113,22 +113,7 @@ def send(
         )
     )
     if rows:
-        style = {"ok": "green", "failed": "red", "queued": "yellow"}
-        run.out.print(
-            table(
-                "Handlers",
-                ["message", "handler", "outcome", "detail"],
-                [
-                    [
-                        short_type(r["type"]),
-                        r["handler"],
-                        f"[{style.get(r['status'], 'white')}]{r['status']}[/]",
-                        r["detail"],
-                    ]
-                    for r in rows
-                ],
-            )
-        )
+        run.out.print(handlers_table(rows, first="message"))
     if queued:
         run.say(f"queued at position {sent.position} of {sent.stream_name}: `workbench process` handles it")
     if error is not None:

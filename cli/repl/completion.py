@@ -32,7 +32,7 @@ class StoreIndex:
         """Every stream name, sorted."""
         count = domain.store.event_count()
         if count != self._count:
-            self._streams = sorted(domain.store.state.streams)
+            self._streams = sorted(domain.store.streams())
             self._count = count
         return self._streams
 
@@ -115,7 +115,7 @@ def _option_values(option: str, domain: Any) -> list[str] | None:
     if option == "--handler":
         return list(domain.registry.event_handlers)
     if option == "--category":
-        return sorted(domain.store.state.categories)
+        return sorted(domain.store.categories())
     return None
 
 
@@ -253,11 +253,7 @@ def _positional(head: str, args: list[str], current: str, domain: Any, index: St
     if head == "projection rebuild" and position == 0:
         return list(registry.projections)
     if head in ("events read", "streams", "replay") and position == 0:
-        names = (
-            ["all", *sorted(domain.store.state.categories)]
-            if head != "streams"
-            else sorted(domain.store.state.categories)
-        )
+        names = ["all", *sorted(domain.store.categories())] if head != "streams" else sorted(domain.store.categories())
         if head == "events read" and "-" in current:
             names = _prefixed(index.streams(domain), current)
         return names

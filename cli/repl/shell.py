@@ -161,6 +161,8 @@ class Shell:
         if domain is None:
             return FormattedText([])
         try:
+            # Show what other processes committed since the last prompt too.
+            domain.store.refresh()
             status = self.session.engine.status()
         except Exception:  # the toolbar must never break the prompt
             status = []

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.exceptions import ConfigurationError, ValidationError
-from workbench.core.fields.base import Field, FieldInvalid
-from workbench.core.fields.value_objects import NestedInvalid
+from workbench.core.exceptions import ConfigurationError
+from workbench.core.fields.base import Field
+from workbench.core.fields.value_objects import build_nested, clean_each
 
 
 class _Association(Field):
@@ -41,15 +41,7 @@ class _Association(Field):
             self.to_cls = target
 
     def _child(self, value: Any) -> Any:
-        cls = self.nested_cls
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, dict):
-            raise FieldInvalid(f"Input should be a {cls.__name__} or a dictionary of its fields")
-        try:
-            return cls(value)
-        except ValidationError as exc:
-            raise NestedInvalid(exc.messages) from None
+        return build_nested(self.nested_cls, value)
 
     def _target_name(self) -> str:
         return self.to_cls if isinstance(self.to_cls, str) else self.to_cls.__name__
@@ -83,21 +75,7 @@ class HasMany(_Association):
         super().__init__(to_cls, via, **kwargs)
 
     def _cast(self, value: Any) -> Any:
-        if isinstance(value, (tuple, set, frozenset)):
-            value = list(value)
-        if not isinstance(value, list):
-            raise FieldInvalid("Input should be a valid list")
-        children, errors = [], {}
-        for index, item in enumerate(value):
-            try:
-                children.append(self._child(item))
-            except NestedInvalid as exc:
-                errors.update({f"{index}.{name}": messages for name, messages in exc.errors.items()})
-            except FieldInvalid as exc:
-                errors[str(index)] = exc.messages
-        if errors:
-            raise NestedInvalid(errors)
-        return children
+        return clean_each(value, self._child)
 
     def as_json(self, value: Any) -> Any:
         return None if value is None else [child.to_dict() for child in value]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.exceptions import ConfigurationError, ValidationError
-from workbench.core.fields.base import MISSING, Field, FieldInvalid
+from workbench.core.fields.base import Field, FieldInvalid
 from workbench.core.fields.containers import List
 
 
@@ -16,6 +16,46 @@ class NestedInvalid(FieldInvalid):
         first = next(iter(errors.values()), ["is invalid"])
         super().__init__(*first)
         self.errors = errors
+
+
+def build_nested(cls: Any, value: Any) -> Any:
+    """``value`` as an instance of ``cls`` (a value object or entity class), built from a dict if needed.
+
+    Raises:
+        FieldInvalid: ``value`` is neither; NestedInvalid when the dict's fields are bad.
+    """
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, dict):
+        raise FieldInvalid(f"Input should be a {cls.__name__} or a dictionary of its fields")
+    try:
+        return cls(value)
+    except ValidationError as exc:
+        raise NestedInvalid(exc.messages) from None
+
+
+def clean_each(value: Any, clean: Any) -> list[Any]:
+    """Clean every item of a list with ``clean``; errors name the item's index and inner field.
+
+    Raises:
+        FieldInvalid: ``value`` is not a list; NestedInvalid when some items are bad.
+    """
+    if isinstance(value, (tuple, set, frozenset)):
+        value = list(value)
+    if not isinstance(value, list):
+        raise FieldInvalid("Input should be a valid list")
+    cleaned = []
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(value):
+        try:
+            cleaned.append(clean(item))
+        except NestedInvalid as exc:
+            errors.update({f"{index}.{name}": messages for name, messages in exc.errors.items()})
+        except FieldInvalid as exc:
+            errors[str(index)] = exc.messages
+    if errors:
+        raise NestedInvalid(errors)
+    return cleaned
 
 
 class ValueObject(Field):
@@ -57,15 +97,7 @@ class ValueObject(Field):
             self.target = target
 
     def _cast(self, value: Any) -> Any:
-        cls = self.value_object_cls
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, dict):
-            raise FieldInvalid(f"Input should be a {cls.__name__} or a dictionary of its fields")
-        try:
-            return cls(value)
-        except ValidationError as exc:
-            raise NestedInvalid(exc.messages) from None
+        return build_nested(self.value_object_cls, value)
 
     def as_json(self, value: Any) -> Any:
         return None if value is None else value.to_dict()
@@ -86,23 +118,9 @@ class ValueObjectList(List):
         super().__init__(item, **kwargs)
 
     def _cast(self, value: Any) -> Any:
-        if isinstance(value, (tuple, set, frozenset)):
-            value = list(value)
-        if not isinstance(value, list):
-            raise FieldInvalid("Input should be a valid list")
-        assert self.content is not None
-        cleaned = []
-        errors: dict[str, list[str]] = {}
-        for index, item in enumerate(value):
-            try:
-                cleaned.append(self.content.clean(MISSING if item is MISSING else item))
-            except NestedInvalid as exc:
-                errors.update({f"{index}.{name}": messages for name, messages in exc.errors.items()})
-            except FieldInvalid as exc:
-                errors[str(index)] = exc.messages
-        if errors:
-            raise NestedInvalid(errors)
-        return cleaned
+        content = self.content
+        assert content is not None
+        return clean_each(value, content.clean)
 
     def describe(self) -> str:
         assert isinstance(self.content, ValueObject)

@@ -65,3 +65,89 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+class CommitLock:
+    """The store's writer lock, taken for one commit at a time.
+
+    Several processes write one store: each holds the ``flock`` only while it catches
+    up with the journal, checks versions and appends, so none waits longer than the
+    others' commits take. The file stays open between commits, so taking the lock is one
+    system call; who holds it is asked of the kernel (``/proc/locks``) only when a
+    wait times out.
+    """
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._fd: int | None = None
+        self.held = False
+
+    def acquire(self) -> None:
+        """Wait (up to the timeout) until no other process holds the lock, then take it.
+
+        Raises:
+            StoreLockedError: another process held it for the whole timeout.
+            StoreError: the lock file cannot be opened.
+        """
+        fd = self._fd
+        if fd is None:
+            try:
+                fd = self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._wait(fd)
+        self.held = True
+
+    def _wait(self, fd: int) -> None:
+        deadline = time.monotonic() + max(self.timeout, 0.0)
+        delay = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = lock_holder(fd)
+                    who = f"process {holder}" if holder else "another process"
+                    raise StoreLockedError(
+                        f"store {self.path.parent} is in use by {who}, which held its lock for "
+                        f"{self.timeout:g}s (set WORKBENCH_LOCK_TIMEOUT to wait longer)"
+                    ) from None
+                time.sleep(delay)
+                # Short naps: a busy writer releases the lock between its commits for
+                # microseconds only, so a long nap could miss many of those chances.
+                delay = min(delay * 2, 0.002)
+
+    def release(self) -> None:
+        """Let other processes commit (idempotent)."""
+        if self._fd is not None and self.held:
+            self.held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release and close the lock file (idempotent)."""
+        self.release()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_holder(fd: int) -> str:
+    """The pid holding a ``flock`` on the open file ``fd``, as the kernel reports it ("" if unknown)."""
+    try:
+        stat = os.fstat(fd)
+        with open("/proc/locks") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        return ""
+    wanted = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 08:01:123 0 EOF"; "->" marks a waiter.
+        if len(fields) >= 6 and fields[1] == "FLOCK" and "->" not in fields and fields[5] == wanted:
+            return fields[4] if fields[4] != str(os.getpid()) else ""
+    return ""

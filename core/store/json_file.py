@@ -7,7 +7,7 @@ Layout of a store folder::
                     bytes; see :mod:`workbench.core.store.journal`)
     snapshot.json   written by compaction, in TinyDB's format: {table: {doc_id: doc}}
                     plus a "_meta" table with the format and the last seq it holds
-    LOCK            the single-writer lock
+    LOCK            the writer lock, taken for one commit at a time
 
 Why not TinyDB's own storage: its insert rewrites the whole table and its JSONStorage
 rewrites the file in place, so neither is O(1) nor crash-safe. Here a commit is one
@@ -25,101 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError, ValidationError
+from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
 from workbench.core.store import journal
-from workbench.core.store._lock import WriterLock
+from workbench.core.store._files import file_id as _file_id
+from workbench.core.store._files import write_atomically as _write_atomically
+from workbench.core.store._lock import CommitLock
+from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
-from workbench.core.store.port import LoadReport
+from workbench.core.store.snapshot import EVENTS_TABLE, FORMAT_VERSION, META_TABLE, missing_commits, tinydb_document
 from workbench.core.store.state import Op, StoreState
+from workbench.core.store.storable import unstorable_value
 
-FORMAT_VERSION = 1
 JOURNAL = "journal.jsonl"
 SNAPSHOT = "snapshot.json"
 _EVENT_KEYS = ("id", "stream_name", "stream_category")
-_EVENTS_TABLE = "events"
-_META_TABLE = "_meta"
+_EVENTS_TABLE = EVENTS_TABLE
+_META_TABLE = META_TABLE
 
 log = logging.getLogger("workbench.store")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Disk full or killed mid-write: leave no half-written temp file behind.
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def unstorable_value(ops: list[Op], exc: Exception) -> ValidationError:
-    """A :class:`ValidationError` naming the field whose value JSON cannot hold.
-
-    orjson refuses integers beyond 64 bits and nesting deeper than 254 levels; the
-    offending field is found by walking the commit (only after such a failure).
-    """
-    for op in ops:
-        docs = [op[1].get("data") or {}] if op[0] == "ev" else [op[3]] if op[0] == "put" else []
-        for doc in docs:
-            for name, value in doc.items():
-                problem = _unstorable(value, 0)
-                if problem:
-                    return ValidationError({name: [problem]})
-    return ValidationError({"value": [f"cannot be stored: {exc}"]})
-
-
-def _unstorable(value: Any, depth: int) -> str | None:
-    if depth > 250:
-        return "is nested too deeply to store (at most 250 levels)"
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return "is beyond the 64-bit range that can be stored"
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            problem = _unstorable(item, depth + 1)
-            if problem:
-                return problem
-    return None
-
-
-def missing_commits(snapshot_seq: int, base_seq: int) -> str:
-    """What is wrong when the journal starts after the last commit the snapshot holds."""
-    return (
-        f"the journal starts after seq {base_seq} but the snapshot holds only seq {snapshot_seq}, so commits "
-        f"{snapshot_seq + 1}..{base_seq} are missing (the snapshot is older than the journal)"
-    )
-
-
-def tinydb_document(state: StoreState) -> dict[str, Any]:
-    """The whole state in TinyDB's storage format: ``{table: {doc_id: document}}``.
-
-    Events are the ``events`` table (doc_id = global position); the ``_meta`` table
-    records the format and the last commit it holds.
-    """
-    data: dict[str, Any] = {
-        _META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
-        _EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
-    }
-    for table, rows in state.tables.items():
-        data[table] = {str(i + 1): doc for i, doc in enumerate(rows.values())}
-    return data
 
 
 class JsonFilePersistence:
@@ -148,9 +71,14 @@ class JsonFilePersistence:
         self.read_only = read_only
         self.fsync = fsync
         self.compact_min_bytes = compact_min_bytes
-        self._lock: WriterLock | None = None
+        self._lock: CommitLock | None = None
         self._fd: int | None = None
+        # Which journal file (device, inode) this process has read, and up to which byte:
+        # another process's compaction replaces the file, a commit makes it longer.
+        self._journal_id: tuple[int, int] | None = None
         self._journal_size = 0
+        self._strays_checked = False
+        self._journal_path = str(self.path / JOURNAL)
         self._snapshot_size = 0
         self._journal_version = JOURNAL_FORMAT
         if self.path.exists() and not self.path.is_dir():
@@ -160,7 +88,7 @@ class JsonFilePersistence:
                 self.path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create store folder {self.path}: {exc.strerror or exc}") from None
-            self._lock = WriterLock(self.path / "LOCK", timeout=lock_timeout)
+            self._lock = CommitLock(self.path / "LOCK", timeout=lock_timeout)
 
     # -- loading ----------------------------------------------------------------------
 
@@ -176,11 +104,20 @@ class JsonFilePersistence:
             if behind == previous:
                 # Read twice with nothing moving: not a compaction in progress, a missing snapshot.
                 raise StoreCorruptError(f"store {self.path}: {missing_commits(*behind)}; the store was left untouched")
-            # A writer compacted between our two reads (read-only opens only): start over.
+            # A writer compacted between our two reads: start over.
             previous = behind
             state.__init__()  # type: ignore[misc]
-        if not self.read_only:
-            self._open_for_append(state)
+        if self._lock is not None:
+            # Repairs (cutting a torn tail, a missing header, an old format) need the lock,
+            # so a writer settles them now rather than at its first commit.
+            self.lock()
+            try:
+                current = self.catch_up(state, locked=True)
+            finally:
+                self.unlock()
+            if current is not state:
+                # Another process compacted past what we read meanwhile: keep what was read again.
+                state.__dict__.update(current.__dict__)
         return report
 
     def _read(self, path: Path) -> bytes | None:
@@ -254,10 +191,11 @@ class JsonFilePersistence:
         """Apply the journal; returns ``(snapshot_seq, base_seq)`` when a read-only open
         found the journal ahead of the snapshot (maybe a compaction in progress)."""
         path = self.path / JOURNAL
-        raw = self._read(path)
+        raw_stat, raw = self._read_with_stat(path)
         self._journal_version = JOURNAL_FORMAT
         if raw is None or not raw.strip():
             self._journal_size = 0
+            self._journal_id = None
             return None
         header = journal.read_header(raw)
         if header is None:
@@ -269,11 +207,8 @@ class JsonFilePersistence:
             )
         self._journal_version = header.version
         if header.base_seq > snapshot_seq:
-            if self.read_only:
-                return snapshot_seq, header.base_seq
-            raise StoreCorruptError(
-                f"store {self.path}: {missing_commits(snapshot_seq, header.base_seq)}; the store was left untouched"
-            )
+            # Maybe another process compacted between our two reads: the caller reads again.
+            return snapshot_seq, header.base_seq
         end = journal.ScanEnd()
         try:
             for seq, ops, _line_end in journal.scan(raw, header, end):
@@ -304,34 +239,218 @@ class JsonFilePersistence:
             )
             report.notes.append(note)
             log.warning(note)
-            if not self.read_only:
-                # Cut the torn tail so the next commit does not land behind garbage.
-                try:
-                    with open(path, "r+b") as handle:
-                        handle.truncate(end.good_end)
-                        os.fsync(handle.fileno())
-                except OSError as exc:
-                    raise StoreError(f"cannot repair {path}: {exc.strerror or exc}") from None
         self._journal_size = end.good_end
+        self._journal_id = _file_id(raw_stat)
         return None
 
-    # -- writing ----------------------------------------------------------------------
+    def _read_with_stat(self, path: Path) -> tuple[os.stat_result | None, bytes | None]:
+        """The file's identity and bytes, read through one descriptor (so they agree)."""
+        try:
+            with open(path, "rb") as handle:
+                return os.fstat(handle.fileno()), handle.read()
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
 
-    def _open_for_append(self, state: StoreState) -> None:
+    # -- several processes ------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Take the store's writer lock for one commit (or compaction).
+
+        Raises:
+            StoreError: the store is open read-only.
+            StoreLockedError: another process held the lock for the whole timeout.
+        """
+        if self._lock is None:
+            raise StoreError(f"store {self.path} is open read-only")
+        self._lock.acquire()
+
+    def unlock(self) -> None:
+        """Let other processes commit."""
+        if self._lock is not None:
+            self._lock.release()
+
+    def begin_commit(self, state: StoreState) -> StoreState:
+        """Take the lock and catch up: what a commit does first (see :meth:`catch_up`)."""
+        lock = self._lock
+        if lock is None:
+            raise StoreError(f"store {self.path} is open read-only")
+        lock.acquire()
+        try:
+            # This runs three times per handled message: the usual case (nobody else
+            # committed since our last look) is one stat, inline.
+            if self._fd is not None:
+                try:
+                    current = os.stat(self._journal_path)
+                except OSError:
+                    return self.catch_up(state, locked=True)  # says what is wrong
+                if current.st_size == self._journal_size and (current.st_dev, current.st_ino) == self._journal_id:
+                    return state
+            return self.catch_up(state, locked=True)
+        except BaseException:
+            lock.release()
+            raise
+
+    def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
+        """Bring ``state`` up to date with what other processes committed since it was read.
+
+        Appended commits are read from the journal's tail; after another process compacted
+        (the journal is a new file), the lines after ``state``'s last commit are read from
+        the new journal, or the whole store again when that journal starts later. With
+        ``locked`` (the writer lock held) the journal is also made ready to append to.
+
+        Returns:
+            ``state`` itself, or a fresh state when the store had to be read again.
+        """
+        try:
+            current = os.stat(self._journal_path)
+        except FileNotFoundError:
+            current = None
+        except OSError:
+            current = None
+        if (
+            current is not None
+            and (self._fd is not None or not locked)
+            and current.st_size == self._journal_size
+            and (current.st_dev, current.st_ino) == self._journal_id
+        ):
+            return state  # the common case: nobody else committed since our last look
         path = self.path / JOURNAL
         try:
-            for stray in (SNAPSHOT, JOURNAL):
-                # Left by a compaction that failed (disk full) or was killed: never read.
-                (self.path / (stray + ".tmp")).unlink(missing_ok=True)
-            if self._journal_size == 0:
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if current is not None and _file_id(current) == self._journal_id:
+            if current.st_size != self._journal_size:
+                self._read_tail(state, path, locked=locked)
+        elif current is not None and current.st_size > 0:
+            state = self._read_replaced_journal(state, path)
+            # Now the journal is the one read: pick up (or, locked, cut) what follows.
+            return self.catch_up(state, locked=locked)
+        if locked:
+            self._ready_to_append(state, path)
+        return state
+
+    def _read_tail(self, state: StoreState, path: Path, *, locked: bool) -> None:
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(self._journal_size)
+                tail = handle.read()
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        base = self._journal_size
+        end = journal.ScanEnd()
+        header = journal.Header(self._journal_version, state.seq, 0)
+        self._apply_lines(state, path, tail, header, end, offset=base)
+        self._journal_size = base + end.good_end
+        if end.torn_bytes and locked:
+            self._cut(path, self._journal_size, end.torn_bytes)
+
+    def _read_replaced_journal(self, state: StoreState, path: Path) -> StoreState:
+        if self._fd is not None:
+            # Our append descriptor points at the replaced file.
+            os.close(self._fd)
+            self._fd = None
+        stat, raw = self._read_with_stat(path)
+        if raw is None or stat is None or not raw.strip():
+            # No journal to append to: a locked catch-up writes a fresh header.
+            self._journal_id = None
+            self._journal_size = 0
+            return state
+        header = journal.read_header(raw)
+        if header is None or header.version not in journal.READABLE_FORMATS or header.base_seq > state.seq:
+            # Commits we never saw went into a snapshot (or the file is not one we can
+            # append to): read the store again, as opening it would.
+            fresh = StoreState()
+            self.load_without_lock(fresh)
+            self._snapshot_changed()
+            return fresh
+        end = journal.ScanEnd()
+        self._journal_version = header.version
+        self._apply_lines(state, path, raw, header, end, offset=0)
+        if end.last_seq < state.seq:
+            # The journal ends before commits we hold (`store repair --drop-after` dropped
+            # them): what is on disk wins, so read the store again.
+            fresh = StoreState()
+            self.load_without_lock(fresh)
+            self._snapshot_changed()
+            return fresh
+        self._journal_size = end.good_end
+        self._journal_id = _file_id(stat)
+        self._snapshot_changed()
+        return state
+
+    def load_without_lock(self, state: StoreState) -> LoadReport:
+        """Fill an empty ``state`` from disk, taking no lock and repairing nothing."""
+        lock, self._lock = self._lock, None
+        try:
+            return self.load(state)
+        finally:
+            self._lock = lock
+
+    def _snapshot_changed(self) -> None:
+        try:
+            self._snapshot_size = os.stat(self.path / SNAPSHOT).st_size
+        except OSError:
+            self._snapshot_size = 0
+
+    def _apply_lines(
+        self, state: StoreState, path: Path, raw: bytes, header: journal.Header, end: journal.ScanEnd, *, offset: int
+    ) -> None:
+        try:
+            for seq, ops, _line_end in journal.scan(raw, header, end):
+                if seq > state.seq:
+                    state.apply(ops)
+                    state.seq = seq
+        except journal.JournalDamaged as damaged:
+            damaged.damage.offset += offset
+            raise StoreCorruptError(
+                f"{damaged.damage.describe(path)}; `workbench store check` shows the details"
+            ) from None
+
+    def _cut(self, path: Path, good_end: int, torn_bytes: int) -> None:
+        """Cut an incomplete last line: with the lock held, no write is in progress, so it
+        was left by a process killed mid-write."""
+        log.warning(
+            "journal %s: ignored an incomplete last commit (%d bytes at byte %d), left by an interrupted write; cut",
+            path,
+            torn_bytes,
+            good_end,
+        )
+        try:
+            with open(path, "r+b") as handle:
+                handle.truncate(good_end)
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise StoreError(f"cannot repair {path}: {exc.strerror or exc}") from None
+
+    def _ready_to_append(self, state: StoreState, path: Path) -> None:
+        try:
+            if not self._strays_checked:
+                for stray in (SNAPSHOT, JOURNAL):
+                    # Left by a compaction that failed (disk full) or was killed: never read.
+                    (self.path / (stray + ".tmp")).unlink(missing_ok=True)
+                self._strays_checked = True
+            if self._journal_id is None:
                 _write_atomically(path, journal.header_line(state.seq))
                 self._journal_size = len(journal.header_line(state.seq))
+                self._journal_version = JOURNAL_FORMAT
+                self._journal_id = _file_id(os.stat(path))
             elif self._journal_version < JOURNAL_FORMAT:
                 # Lines are appended in the current format, so move the old ones into a snapshot.
                 self._write_snapshot_and_journal(state)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            if self._fd is None:
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
             raise StoreError(f"cannot open {path} for writing: {exc.strerror or exc}") from None
+
+    # -- writing ----------------------------------------------------------------------
 
     def append(self, seq: int, ops: list[Op]) -> None:
         """Write one commit as one line; undo a partial write so no garbage stays behind."""
@@ -375,8 +494,6 @@ class JsonFilePersistence:
         if self._fd is None:
             raise StoreError(f"store {self.path} is open read-only")
         self._write_snapshot_and_journal(state)
-        os.close(self._fd)
-        self._fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_APPEND)
 
     def _write_snapshot_and_journal(self, state: StoreState) -> None:
         raw = orjson.dumps(tinydb_document(state))
@@ -386,6 +503,10 @@ class JsonFilePersistence:
         _write_atomically(self.path / JOURNAL, header)
         self._journal_size = len(header)
         self._journal_version = JOURNAL_FORMAT
+        self._journal_id = _file_id(os.stat(self.path / JOURNAL))
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_APPEND)
 
     def close(self) -> None:
         """Close the journal and release the writer lock."""
@@ -393,5 +514,5 @@ class JsonFilePersistence:
             os.close(self._fd)
             self._fd = None
         if self._lock is not None:
-            self._lock.release()
+            self._lock.close()
             self._lock = None

@@ -17,9 +17,11 @@ from typing import Any
 
 from workbench.core.exceptions import StoreError
 from workbench.core.store import journal
+from workbench.core.store._files import write_atomically
 from workbench.core.store._lock import WriterLock
-from workbench.core.store.json_file import JOURNAL, SNAPSHOT, JsonFilePersistence, _write_atomically, missing_commits
-from workbench.core.store.port import LoadReport
+from workbench.core.store.durability import LoadReport
+from workbench.core.store.json_file import JOURNAL, SNAPSHOT, JsonFilePersistence
+from workbench.core.store.snapshot import missing_commits
 from workbench.core.store.state import StoreState
 
 
@@ -157,7 +159,7 @@ def repair_store(path: str | os.PathLike[str], *, drop_after: int, lock_timeout:
         backup = target.with_name(f"{JOURNAL}.{stamp}.bak")
         shutil.copyfile(target, backup)
         dropped = sum(1 for line in raw[keep_end:].split(b"\n") if line.startswith(b'{"seq":'))
-        _write_atomically(target, raw[:keep_end])
+        write_atomically(target, raw[:keep_end])
         (folder / (SNAPSHOT + ".tmp")).unlink(missing_ok=True)
         return RepairResult(drop_after, dropped, len(raw) - keep_end, str(backup))
     except OSError as exc:

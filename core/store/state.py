@@ -27,9 +27,13 @@ class StoreState:
         self.tables: dict[str, dict[Any, dict[str, Any]]] = {}
         self.key_fields: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
-        self.streams: dict[str, array[int]] = {}
+        # stream -> its event indexes: an int while it holds one event (most streams of a
+        # large store do, and an int costs a tenth of an array), then an int array.
+        self.streams: dict[str, int | array[int]] = {}
         self.categories: dict[str, array[int]] = {}
         self.event_ids: dict[str, int] = {}
+        # category -> how many streams hold its events (kept as streams appear).
+        self.stream_counts: dict[str, int] = {}
         # (table, field) -> value -> {key: None}; built on first query, kept up to date.
         self._indexes: dict[tuple[str, str], dict[Any, dict[Any, None]]] = {}
         self._indexed_fields: dict[str, list[str]] = {}
@@ -56,11 +60,16 @@ class StoreState:
         self.event_ids[record["id"]] = index
         # Position lists are int arrays: unlike lists, the garbage collector never has to
         # walk them, and a store has one per stream.
-        stream = self.streams.get(record["stream_name"])
+        name = record["stream_name"]
+        stream = self.streams.get(name)
         if stream is None:
-            self.streams[record["stream_name"]] = array("q", (index,))
+            self.streams[name] = index
+            counts = self.stream_counts
+            counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
+        elif type(stream) is int:
+            self.streams[name] = array("q", (stream, index))
         else:
-            stream.append(index)
+            stream.append(index)  # type: ignore[union-attr]
         category = self.categories.get(record["stream_category"])
         if category is None:
             self.categories[record["stream_category"]] = array("q", (index,))
@@ -72,13 +81,20 @@ class StoreState:
         base = len(self.events)
         self.events.extend(records)
         ids = self.event_ids
-        streams: dict[str, list[int]] = {}
+        streams: dict[str, Any] = {}  # name -> first index, or a list once it has two
         categories: dict[str, list[int]] = {}
+        counts = self.stream_counts
+        known = self.streams
         for index, record in enumerate(records, base):
             ids[record["id"]] = index
-            stream = streams.get(record["stream_name"])
+            name = record["stream_name"]
+            stream = streams.get(name)
             if stream is None:
-                streams[record["stream_name"]] = [index]
+                streams[name] = index
+                if name not in known:
+                    counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
+            elif type(stream) is int:
+                streams[name] = [stream, index]
             else:
                 stream.append(index)
             category = categories.get(record["stream_category"])
@@ -87,8 +103,13 @@ class StoreState:
             else:
                 category.append(index)
         for name, positions in streams.items():
-            current = self.streams.get(name)
-            self.streams[name] = array("q", positions) if current is None else current + array("q", positions)
+            current = known.get(name)
+            if current is None:
+                known[name] = positions if type(positions) is int else array("q", positions)
+            else:
+                known[name] = array("q", self.stream_indexes(name)) + array(
+                    "q", (positions,) if type(positions) is int else positions
+                )
         for name, positions in categories.items():
             current = self.categories.get(name)
             self.categories[name] = array("q", positions) if current is None else current + array("q", positions)
@@ -143,9 +164,10 @@ class StoreState:
         twin.tables = {name: dict(rows) for name, rows in self.tables.items()}
         twin.key_fields = dict(self.key_fields)
         twin.events = list(self.events)
-        twin.streams = {name: array("q", positions) for name, positions in self.streams.items()}
+        twin.streams = {name: p if type(p) is int else array("q", p) for name, p in self.streams.items()}  # type: ignore[arg-type]
         twin.categories = {name: array("q", positions) for name, positions in self.categories.items()}
         twin.event_ids = dict(self.event_ids)
+        twin.stream_counts = dict(self.stream_counts)
         twin.seq = self.seq
         return twin
 
@@ -182,7 +204,25 @@ class StoreState:
 
     def stream_last_position(self, stream: str) -> int:
         """The position of the last event in ``stream`` (-1 when it is empty)."""
-        return len(self.streams.get(stream, ())) - 1
+        positions = self.streams.get(stream)
+        if positions is None:
+            return -1
+        return 0 if type(positions) is int else len(positions) - 1  # type: ignore[arg-type]
+
+    def stream_indexes(self, stream: str) -> Sequence[int]:
+        """The event indexes of ``stream``, oldest first (empty when it has none)."""
+        positions = self.streams.get(stream)
+        if positions is None:
+            return ()
+        return (positions,) if type(positions) is int else positions  # type: ignore[return-value]
+
+    def stream_sizes(self) -> Iterator[tuple[str, int, int]]:
+        """``(stream, event count, index of its first event)`` for every stream."""
+        for name, positions in self.streams.items():
+            if type(positions) is int:
+                yield name, 1, positions  # type: ignore[misc]
+            else:
+                yield name, len(positions), positions[0]  # type: ignore[arg-type,index]
 
     def iter_events(
         self, indexes: Sequence[int] | None, *, start_global: int = 1, limit: int | None = None

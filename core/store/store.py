@@ -6,39 +6,22 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from workbench.core.exceptions import ExpectedVersionError, StoreError
+from workbench.core.store.durability import LoadReport, Persistence
 from workbench.core.store.json_file import JsonFilePersistence
 from workbench.core.store.memory import MemoryPersistence
-from workbench.core.store.port import LoadReport, Persistence
+from workbench.core.store.port import ALL, DocumentChange, EventRecord, adapter_for
 from workbench.core.store.state import Op, StoreState
 
 log = logging.getLogger("workbench.store")
 
 
-@dataclass(slots=True)
-class Change:
-    """One document write in a commit.
-
-    Attributes:
-        table: the table, e.g. ``aggregate:order``.
-        key_field: the document field holding its key.
-        key: the document's key.
-        doc: the new document, or None to delete it.
-        expected_version: the ``_version`` the stored document must have (-1: must not
-            exist); None skips the check.
-        label: how errors name the document, e.g. ``Order``.
-    """
-
-    table: str
-    key_field: str
-    key: Any
-    doc: dict[str, Any] | None
-    expected_version: int | None = None
-    label: str = ""
+Change = DocumentChange
+"""The name the engine has always used for :class:`~workbench.core.store.port.DocumentChange`."""
 
 
 class Store:
@@ -78,38 +61,62 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------
 
-    def commit(self, changes: list[Change], events: list[dict[str, Any]] | None = None) -> None:
+    def commit(
+        self, changes: Sequence[Change], events: Sequence[EventRecord] | Sequence[dict[str, Any]] | None = None
+    ) -> None:
         """Check and write ``changes`` and append ``events`` as one atomic commit.
 
-        Event records get their ``position`` and ``global_position`` here.
+        Event records (typed, or the engine's plain dicts) get their ``position`` and
+        ``global_position`` here.
 
         Raises:
             ExpectedVersionError: a document or stream moved on since it was read.
             StoreError: the store is read-only, closed, or the disk refused the write.
         """
-        events = events or []
         if not changes and not events:
             return
+        records: list[dict[str, Any]]
+        if events is None:
+            records = []
+        elif events and type(events[0]) is not dict:  # typed records (a list holds one kind or the other)
+            typed: list[Any] = list(events)
+            records = [r.as_dict() if isinstance(r, EventRecord) else r for r in typed]
+            try:
+                self.commit(changes, records)
+            finally:
+                for one, plain in zip(typed, records, strict=True):
+                    if isinstance(one, EventRecord):
+                        one.position, one.global_position = plain["position"], plain["global_position"]
+            return
+        else:
+            records = events  # type: ignore[assignment]  # every one is a dict (checked above)
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.location} is closed")
-            self.committing = True
+            persistence = self.persistence
+            # The writer lock covers one commit: other processes commit between ours, so
+            # catch up on their commits before checking versions against them.
+            self.state = persistence.begin_commit(self.state)
             try:
-                self._commit_locked(changes, events)
-            except BaseException:
-                for record in events:
-                    record["position"] = record["global_position"] = None
-                raise
-            finally:
-                self.committing = False
-            if self.persistence.wants_compaction(closing=False):
+                self.committing = True
                 try:
-                    self.persistence.compact(self.state)
-                except OSError as exc:
-                    # The commit is already durable in the journal; compaction can wait.
-                    log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
+                    self._commit_locked(changes, records)
+                except BaseException:
+                    for record in records:
+                        record["position"] = record["global_position"] = None
+                    raise
+                finally:
+                    self.committing = False
+                if persistence.wants_compaction(closing=False):
+                    try:
+                        persistence.compact(self.state)
+                    except OSError as exc:
+                        # The commit is already durable in the journal; compaction can wait.
+                        log.warning("compaction of %s failed: %s", self.location, exc.strerror or exc)
+            finally:
+                persistence.unlock()
 
-    def _commit_locked(self, changes: list[Change], events: list[dict[str, Any]]) -> None:
+    def _commit_locked(self, changes: Sequence[Change], events: list[dict[str, Any]]) -> None:
         state = self.state
         ops: list[Op] = []
         for change in changes:
@@ -178,10 +185,151 @@ class Store:
         """All event records in global order (see :meth:`StoreState.iter_events`)."""
         return self.state.iter_events(None, **kwargs)
 
+    # -- the storage port: events ------------------------------------------------------
+
+    def read_stream(self, stream: str, *, position: int = 0, limit: int | None = None) -> list[EventRecord]:
+        """Events of ``stream`` from stream position ``position`` on (see :class:`StoragePort`)."""
+        return [EventRecord.from_dict(r) for r in self.stream_records(stream, position=position, limit=limit)]
+
+    def read_category(self, category: str, *, position: int = 1, limit: int | None = None) -> list[EventRecord]:
+        """Events of exactly ``category`` from global position ``position`` on."""
+        return [EventRecord.from_dict(r) for r in self.category_records(category, position=position, limit=limit)]
+
+    def read_all(self, *, position: int = 1, limit: int | None = None) -> list[EventRecord]:
+        """Every event from global position ``position`` on."""
+        return [EventRecord.from_dict(r) for r in self.category_records(ALL, position=position, limit=limit)]
+
+    def get_event(self, event_id: str) -> EventRecord | None:
+        """The event with this id, or None."""
+        record = self.event_record(event_id)
+        return EventRecord.from_dict(record) if record is not None else None
+
+    def last_position(self) -> int:
+        """The global position of the newest event (0 when empty)."""
+        return len(self.state.events)
+
+    def stream_version(self, stream: str) -> int:
+        """The position of the last event of ``stream`` (-1 when empty)."""
+        return self.state.stream_last_position(stream)
+
+    def streams(self, category: str | None = None) -> dict[str, int]:
+        """Every stream (of exactly ``category``, if given) with its event count."""
+        state = self.state
+        if category is None:
+            return {name: count for name, count, _first in state.stream_sizes()}
+        events = state.events
+        return {
+            name: count for name, count, first in state.stream_sizes() if events[first]["stream_category"] == category
+        }
+
+    def categories(self) -> dict[str, int]:
+        """Every category with its event count."""
+        return {name: len(positions) for name, positions in self.state.categories.items()}
+
+    def stream_counts(self) -> dict[str, int]:
+        """Every category with how many streams hold its events."""
+        return dict(self.state.stream_counts)
+
+    def count_events(self, category: str, *, position: int = 1) -> int:
+        """How many events of exactly ``category`` (all of them for ``$all``) from ``position`` on."""
+        state = self.state
+        if category == ALL:
+            return max(len(state.events) - max(position, 1) + 1, 0)
+        positions = state.categories.get(category, ())
+        # Event index i has global position i + 1.
+        return len(positions) - bisect_left(positions, max(position, 1) - 1)
+
+    def last_in_category(self, category: str) -> EventRecord | None:
+        """The newest event of exactly ``category``, or None."""
+        positions = self.state.categories.get(category)
+        return EventRecord.from_dict(self.state.events[positions[-1]]) if positions else None
+
+    def event_types(self) -> dict[str, int]:
+        """Every stored event type with its event count."""
+        counts: dict[str, int] = {}
+        for record in self.state.events:
+            kind = record["type"]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def read_correlation(self, correlation_id: str) -> list[EventRecord]:
+        """Events of one correlation, in global order."""
+        return [
+            EventRecord.from_dict(r) for r in self.state.events if r["metadata"].get("correlation_id") == correlation_id
+        ]
+
+    def find_event_ids(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Ids of events starting with ``prefix``, in global order."""
+        found: list[str] = []
+        for event_id in self.state.event_ids:
+            if str(event_id).startswith(prefix):
+                found.append(event_id)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    # Plain-dict reads for the engine's hot paths (no typed copy per event).
+
+    def stream_records(self, stream: str, *, position: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Like :meth:`read_stream`, as the stored plain records, lazily."""
+        state = self.state
+        indexes = state.stream_indexes(stream)
+        start = max(position, 0)
+        stop = len(indexes) if limit is None else min(len(indexes), start + max(limit, 0))
+        events = state.events
+        return (events[indexes[i]] for i in range(start, stop))
+
+    def category_records(
+        self, category: str, *, position: int = 1, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Like :meth:`read_category` (or :meth:`read_all` for ``$all``), as plain records, lazily."""
+        state = self.state
+        if limit is not None:
+            limit = max(limit, 0)
+        if category == ALL:
+            return state.iter_events(None, start_global=max(position, 1), limit=limit)
+        return state.iter_events(state.categories.get(category, ()), start_global=max(position, 1), limit=limit)
+
+    def event_record(self, event_id: str) -> dict[str, Any] | None:
+        """Like :meth:`get_event`, as the stored plain record."""
+        index = self.state.event_ids.get(event_id)
+        return self.state.events[index] if index is not None else None
+
+    # -- the storage port: documents ---------------------------------------------------
+
+    def find(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
+        """Documents of ``table`` whose ``field`` equals ``value`` (hash-indexed)."""
+        rows = self.state.rows(table)
+        return [rows[key] for key in self.state.keys_where(table, field, value)]
+
+    def scan(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every document of ``table`` in insertion order."""
+        return iter(list(self.state.rows(table).values()))
+
+    def count(self, table: str) -> int:
+        """How many documents ``table`` holds."""
+        return len(self.state.rows(table))
+
+    def tables(self) -> list[str]:
+        """Every table that holds (or held) documents."""
+        return list(self.state.tables)
+
+    def commit_count(self) -> int:
+        """How many commits the store holds (this embedded store numbers them)."""
+        return self.state.seq
+
+    def refresh(self) -> None:
+        """Catch up on the commits other processes (or stores on the same data) made."""
+        with self._lock:
+            if not self._closed:
+                self.state = self.persistence.catch_up(self.state, locked=False)
+
     def scratch_copy(self) -> Store:
         """An in-memory copy to try changes on (``replay --dry-run``); the original is untouched."""
-        twin = Store(MemoryPersistence())
-        twin.state = self.state.copy()
+        with self._lock:
+            state = self.state.copy()
+        twin = Store(MemoryPersistence(base_seq=state.seq))
+        twin.state = state
         return twin
 
     # -- lifecycle --------------------------------------------------------------------
@@ -189,7 +337,12 @@ class Store:
     def compact(self) -> None:
         """Rewrite the snapshot now (the journal restarts empty)."""
         with self._lock:
-            self.persistence.compact(self.state)
+            self.persistence.lock()
+            try:
+                self.state = self.persistence.catch_up(self.state, locked=True)
+                self.persistence.compact(self.state)
+            finally:
+                self.persistence.unlock()
 
     def close(self) -> None:
         """Compact a large journal, then release files and the writer lock (idempotent)."""
@@ -199,7 +352,13 @@ class Store:
             self._closed = True
             try:
                 if not self.read_only and self.persistence.wants_compaction(closing=True):
-                    self.persistence.compact(self.state)
+                    self.persistence.lock()
+                    try:
+                        # Another process may have committed since: the snapshot holds it too.
+                        self.state = self.persistence.catch_up(self.state, locked=True)
+                        self.persistence.compact(self.state)
+                    finally:
+                        self.persistence.unlock()
             except (OSError, StoreError) as exc:
                 # Every commit is already durable in the journal: closing still succeeds.
                 log.warning(
@@ -227,10 +386,12 @@ def open_store(
     fsync: bool | None = None,
     lock_timeout: float | None = None,
 ) -> Store:
-    """Open the store at ``path`` (a folder), or an in-memory store when ``path`` is None.
+    """Open the store at ``path`` (a folder), an adapter's URL, or an in-memory store when ``path`` is None.
 
     Args:
-        path: the store folder; created on first open for writing.
+        path: the store folder (created on first open for writing), or a URL whose scheme
+            an adapter registered with :func:`~workbench.core.store.port.register_adapter`
+            (e.g. ``postgresql://host/db``); the adapter gets ``read_only`` and the URL.
         read_only: read without taking the writer lock (another process may write).
         fsync: fsync each commit; defaults to ``WORKBENCH_FSYNC=1``.
         lock_timeout: seconds to wait for another writer; defaults to
@@ -238,6 +399,9 @@ def open_store(
     """
     if path is None:
         return Store(MemoryPersistence())
+    factory = adapter_for(os.fspath(path))
+    if factory is not None:
+        return factory(os.fspath(path), read_only=read_only)  # type: ignore[return-value]
     if fsync is None:
         fsync = os.environ.get("WORKBENCH_FSYNC", "") in ("1", "true", "yes")
     if lock_timeout is None:

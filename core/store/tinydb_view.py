@@ -14,7 +14,7 @@ import os
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 from workbench.core.exceptions import StoreError
-from workbench.core.store.json_file import tinydb_document
+from workbench.core.store.snapshot import tinydb_document
 from workbench.core.store.store import open_store
 
 

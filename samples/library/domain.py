@@ -1,18 +1,22 @@
 """A lending library that uses every element of a Protean domain model.
 
-* `Book` is a state-based aggregate; librarians catalogue books through the
-  `CatalogueBook` command.
+* `Book` is a state-based aggregate with `Copy` entities (`HasMany`), a `ShelfMark`
+  value object and an invariant (never more loans than copies); librarians catalogue
+  books through the `CatalogueBook` command.
 * `Member` is an event-sourced aggregate: its state is the stream of `MemberRegistered`,
   `BookBorrowed` and `BookReturned`, applied by its `@apply` methods (a snapshot every
   `snapshot_threshold` events keeps loading cheap).
 * Commands (`RegisterMember`, `BorrowBook`, `ReturnBook`) are handled by
   `LendingDesk`; the borrowing commands live in the `lending` stream, so
   `CopyAvailability` only reacts to loans that came through the desk.
+* `LendingPolicy` is a domain service over a `Member` and a `Book` (its invariants check
+  the member's limit and that a copy is free); `Registration` is an application service
+  whose `@use_case` registers a member in one unit of work.
 """
 
-from protean import Domain, apply, current_domain, handle
+from protean import Domain, apply, current_domain, handle, invariant, use_case
 from protean.exceptions import ValidationError
-from protean.fields import Identifier, Integer, List, String
+from protean.fields import HasMany, Identifier, Integer, List, String, ValueObject
 
 domain = Domain()
 domain.config["event_processing"] = "sync"
@@ -22,20 +26,41 @@ domain.config["snapshot_threshold"] = 5
 
 # -- the catalogue ---------------------------------------------------------------------
 
+@domain.value_object
+class ShelfMark:
+    room = String(required=True, max_length=20)
+    shelf = Integer(required=True)
+
+    @invariant.post
+    def shelves_are_numbered_from_one(self):
+        if self.shelf < 1:
+            raise ValidationError({"shelf": ["Shelves are numbered from 1"]})
+
+
 @domain.aggregate
 class Book:
     isbn: Identifier(identifier=True)
     title: String(required=True, max_length=200)
-    copies: Integer(default=1)
+    location = ValueObject(ShelfMark)
+    copies = HasMany("Copy")
     on_loan: Integer(default=0)
 
+    @invariant.post
+    def never_more_loans_than_copies(self):
+        if self.on_loan > len(self.copies):
+            raise ValidationError({"on_loan": [f"all {len(self.copies)} copies of {self.title!r} are on loan"]})
+
     def lend(self) -> None:
-        if self.on_loan >= self.copies:
-            raise ValidationError({"copies": [f"all {self.copies} copies of {self.title!r} are on loan"]})
         self.on_loan += 1
 
     def take_back(self) -> None:
         self.on_loan -= 1
+
+
+@domain.entity(part_of=Book)
+class Copy:
+    barcode = String(required=True, max_length=30)
+    condition = String(choices=["good", "worn", "damaged"], default="good")
 
 
 @domain.command(part_of=Book)
@@ -43,13 +68,16 @@ class CatalogueBook:
     isbn: Identifier(identifier=True)
     title: String(required=True)
     copies: Integer(default=1)
+    location = ValueObject(ShelfMark)
 
 
 @domain.command_handler(part_of=Book)
 class Cataloguing:
     @handle(CatalogueBook)
     def catalogue(self, command: CatalogueBook):
-        book = Book(isbn=command.isbn, title=command.title, copies=command.copies)
+        book = Book(isbn=command.isbn, title=command.title, location=command.location)
+        for n in range(1, command.copies + 1):
+            book.add_copies(Copy(barcode=f"{command.isbn}/{n}"))
         current_domain.repository_for(Book).add(book)
         return book.isbn
 
@@ -114,6 +142,36 @@ class Member:
         self.loans = [isbn for isbn in self.loans if isbn != event.isbn]
 
 
+@domain.domain_service(part_of=[Member, Book])
+class LendingPolicy:
+    """A member holds at most three books, and only a book with a free copy is lent."""
+
+    @invariant.pre
+    def member_is_under_the_limit(self):
+        member, _book = self._aggregates
+        if len(member.loans) >= 3:
+            raise ValidationError({"loans": [f"{member.name} already holds 3 books"]})
+
+    @invariant.pre
+    def a_copy_is_free(self):
+        _member, book = self._aggregates
+        if book.on_loan >= len(book.copies):
+            raise ValidationError({"copies": [f"all {len(book.copies)} copies of {book.title!r} are on loan"]})
+
+    def __call__(self):
+        member, book = self._aggregates
+        member.borrow(book.isbn)
+
+
+@domain.application_service(part_of=Member)
+class Registration:
+    @use_case
+    def register(self, member_id: str, name: str):
+        member = Member.register(member_id, name)
+        current_domain.repository_for(Member).add(member)
+        return member.member_id
+
+
 @domain.command(part_of=Member)
 class RegisterMember:
     member_id: Identifier(identifier=True)
@@ -136,16 +194,14 @@ class ReturnBook:
 class LendingDesk:
     @handle(RegisterMember)
     def register(self, command: RegisterMember):
-        member = Member.register(command.member_id, command.name)
-        current_domain.repository_for(Member).add(member)
-        return member.member_id
+        return Registration().register(command.member_id, command.name)
 
     @handle(BorrowBook)
     def borrow(self, command: BorrowBook):
         members = current_domain.repository_for(Member)
         member = members.get(command.member_id)
-        current_domain.repository_for(Book).get(command.isbn)  # an unknown book is refused here
-        member.borrow(command.isbn)
+        book = current_domain.repository_for(Book).get(command.isbn)  # an unknown book is refused here
+        LendingPolicy(member, book)()
         members.add(member)
         return member.loans
 
