@@ -82,7 +82,24 @@ def check(instance: Any, invariants: Invariants, stage: str) -> None:
 
 
 def _field_values(instance: Any) -> dict[str, Any]:
-    return {name: instance.__dict__.get(name) for name in instance.meta_.fields}
+    """The field values of ``instance``, lists and dicts copied so in-place changes can be undone."""
+    values = {}
+    for name in instance.meta_.fields:
+        value = instance.__dict__.get(name)
+        if isinstance(value, (list, dict)):
+            value = _copy(value)
+        values[name] = value
+    return values
+
+
+def _copy(value: Any) -> Any:
+    # Containers are copied down to their items; entities and other objects are kept as
+    # they are (an entity keeps its identity, and the aggregate it is attached to).
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value
 
 
 @contextlib.contextmanager

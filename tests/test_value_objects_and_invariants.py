@@ -223,3 +223,44 @@ def test_info_shows_value_objects_services_and_invariants(tmp_path):
     assert "Account -- address --> Address" in mermaid
     assert "Account -- many previous_addresses --> Address" in mermaid
     assert "Transfer -. spans .-> Ledger" in mermaid
+
+
+TAGGED = '''
+from protean import Domain, invariant
+from protean.exceptions import ValidationError
+from protean.fields import List, String
+
+domain = Domain()
+
+
+@domain.aggregate
+class Post:
+    title: String()
+    tags: List(content_type=String)
+
+    @invariant.post
+    def at_most_two_tags(self):
+        if self.tags and len(self.tags) > 2:
+            raise ValidationError({"tags": ["too many tags"]})
+'''
+
+
+def test_atomic_change_undoes_a_list_changed_in_place(tmp_path):
+    from workbench.core.invariants import atomic_change
+
+    path = tmp_path / "tagged.py"
+    path.write_text(TAGGED)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Post = domain.registry.aggregates["Post"]
+        repo = domain.repository_for(Post)
+        post = Post(title="t", tags=["a"])
+        repo.add(post)
+        post = repo.get(post.id)
+        with pytest.raises(ValidationError, match="too many tags"), atomic_change(post):
+            post.tags.append("b")
+            post.tags.extend(["c", "d"])
+        assert post.tags == ["a"]
+        repo.add(post)
+        assert repo.get(post.id).tags == ["a"]
+    domain.close()
