@@ -182,6 +182,9 @@ def _adder(name: str) -> Callable[..., None]:
             # The caller handles Protean's ValidationError, never the field's internal error.
             raise ValidationError(field_errors(name, exc)) from None
         known = {child.id_value: index for index, child in enumerate(current)}
+        root = self.__dict__.get("_root", self) if isinstance(self, BaseEntity) else self
+        for child in added:
+            _refuse_if_elsewhere(child, root)
         for child in added:
             if child.id_value in known:
                 current[known[child.id_value]] = child  # adding a changed copy replaces it
@@ -193,6 +196,22 @@ def _adder(name: str) -> Callable[..., None]:
     return add
 
 
+def _refuse_if_elsewhere(child: Any, root: Any) -> None:
+    """Refuse an entity that still belongs to another aggregate (it would be stored in both).
+
+    Raises:
+        ValidationError: Protean's message for an entity whose identity is already present.
+    """
+    other = child.__dict__.get("_root")
+    if other is None or root is None or other is root:
+        return
+    if type(other) is type(root) and other.id_value == root.id_value:
+        return  # another copy of the same aggregate
+    raise ValidationError(
+        {child.meta_.id_field: [f"{type(child).__name__} with id '{child.id_value}' is already present."]}
+    )
+
+
 def _remover(name: str) -> Callable[..., None]:
     def remove(self: Any, *items: Any) -> None:
         current = list(self.__dict__.get(name) or [])
@@ -200,6 +219,9 @@ def _remover(name: str) -> Callable[..., None]:
         missing = gone - {child.id_value for child in current}
         if missing:
             raise ObjectNotFoundError(f"`{name}` holds no entity with identifier {', '.join(map(str, missing))}")
+        for child in current:
+            if child.id_value in gone:
+                child.__dict__["_root"] = None  # free to join another aggregate
         setattr(self, name, [child for child in current if child.id_value not in gone])
 
     remove.__doc__ = f"Remove entities from `{name}`."

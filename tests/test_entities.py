@@ -158,3 +158,25 @@ def test_cli_creates_calls_and_shows_an_aggregate_with_its_entities(tmp_path):
         },
     ]
     assert "Order -- many lines --> OrderLine" in cli(store, "info", "--mermaid").output
+
+
+def test_an_entity_of_one_aggregate_cannot_be_added_to_another(shop):
+    Order, OrderLine, _ = classes(shop)
+    repo = shop.repository_for(Order)
+    ann, bob = Order(customer="ann"), Order(customer="bob")
+    ann.add_lines(OrderLine(sku="A"))
+    repo.add(ann)
+    ann = repo.get(ann.id)
+    line = ann.lines[0]
+    with pytest.raises(ValidationError) as exc:
+        bob.add_lines(line)
+    assert exc.value.messages == {"id": [f"OrderLine with id '{line.id}' is already present."]}
+    assert bob.lines == [] and line.order_id == ann.id
+    ann.remove_lines(line)  # once removed, it may move
+    bob.add_lines(line)
+    repo.add(ann)
+    repo.add(bob)
+    assert repo.get(ann.id).lines == [] and [x.sku for x in repo.get(bob.id).lines] == ["A"]
+    again = repo.get(bob.id)
+    again.add_lines(again.lines[0])  # a reloaded copy of the same aggregate is the same owner
+    assert len(again.lines) == 1
