@@ -331,3 +331,48 @@ def test_an_aggregate_loaded_at_an_old_version_is_read_only(tmp_path):
         latest.deposit(1)
         repo.add(latest)
     assert domain.store.event_count() == 3
+
+
+def test_entities_of_an_aggregate_loaded_from_a_snapshot_point_back_at_it(tmp_path):
+    from workbench.core.fields import HasMany
+
+    domain = Domain(name="Boards")
+    domain.config["snapshot_threshold"] = 2
+
+    @domain.event(part_of="Board")
+    class CardAdded:
+        id = Identifier(required=True)
+        card_id = Identifier()
+        title = String()
+
+    @domain.entity(part_of="Board")
+    class Card:
+        title = String()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Board:
+        cards = HasMany(Card)
+
+        @apply
+        def card_added(self, event: CardAdded) -> None:
+            self.id = event.id
+            self.add_cards(Card(id=event.card_id, title=event.title))
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Board)
+    with domain.domain_context():
+        board = Board(id="b1")
+        board.raise_(CardAdded(id="b1", card_id="c0", title="first"))
+        repo.add(board)
+        for n in range(1, 4):
+            board = repo.get("b1")
+            board.raise_(CardAdded(id="b1", card_id=f"c{n}", title=f"card {n}"))
+            repo.add(board)
+        assert domain.store.get("snapshot:board", "b1") is not None
+        board = repo.get("b1")
+        assert [(card.id, card.board_id) for card in board.cards] == [(f"c{n}", "b1") for n in range(4)]
+        board.cards[0].raise_(CardAdded(id="b1", card_id="c4", title="raised by a card"))
+        repo.add(board)
+        assert [card.title for card in repo.get("b1").cards][-1] == "raised by a card"
+        assert repo.load("b1", at_version=3).cards[3].board_id == "b1"
