@@ -48,14 +48,22 @@ class BaseEntity(BaseModel):
     def __setattr__(self, name: str, value: Any) -> None:
         invariants = self.meta_.invariants
         values = self.__dict__
-        if not invariants or name not in self.meta_.fields:
+        # A change to an entity is a change to its aggregate: the aggregate's rules run too
+        # (except inside atomic_change, which checks them once at the end).
+        root = values.get("_root")
+        root_rules = None if root is None or root.__dict__.get("_atomic") else root.meta_.invariants
+        if (not invariants and not root_rules) or name not in self.meta_.fields:
             self._validated_set(name, value)
             return
         check(self, invariants, "pre")
+        if root_rules:
+            check(root, root_rules, "pre")
         before = values.get(name)
         self._validated_set(name, value)
         try:
             check(self, invariants, "post")
+            if root_rules:
+                check(root, root_rules, "post")
         except ValidationError:
             values[name] = before
             raise

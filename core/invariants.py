@@ -117,19 +117,37 @@ def atomic_change(aggregate: Any) -> Iterator[Any]:
     invariants: Invariants = getattr(meta, "invariants", None) or {}
     check(aggregate, invariants, "pre")
     before = _field_values(aggregate)
+    children = [(child, _field_values(child)) for child in _entities(aggregate)]
     values = aggregate.__dict__
     depth = values.get("_atomic", 0)
     values["_atomic"] = depth + 1
+
+    def restore() -> None:
+        values.update(before)
+        for child, fields in children:
+            child.__dict__.update(fields)
+
     try:
         yield aggregate
     except BaseException:
         values["_atomic"] = depth
-        values.update(before)
+        restore()
         raise
     values["_atomic"] = depth
     if depth == 0:
         try:
             check(aggregate, invariants, "post")
         except ValidationError:
-            values.update(before)
+            restore()
             raise
+
+
+def _entities(owner: Any) -> list[Any]:
+    """Every entity inside ``owner`` (at any depth)."""
+    found = []
+    for name in owner.meta_.options.get("associations", ()):
+        value = owner.__dict__.get(name)
+        for child in value if isinstance(value, list) else ([value] if value is not None else []):
+            found.append(child)
+            found.extend(_entities(child))
+    return found

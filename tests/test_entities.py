@@ -180,3 +180,56 @@ def test_an_entity_of_one_aggregate_cannot_be_added_to_another(shop):
     again = repo.get(bob.id)
     again.add_lines(again.lines[0])  # a reloaded copy of the same aggregate is the same owner
     assert len(again.lines) == 1
+
+
+BASKET = '''
+from protean import Domain, invariant
+from protean.exceptions import ValidationError
+from protean.fields import HasMany, Integer, String
+
+domain = Domain()
+
+
+@domain.entity(part_of="Basket")
+class Line:
+    sku: String()
+    qty: Integer(default=1)
+
+
+@domain.aggregate
+class Basket:
+    name: String()
+    lines = HasMany(Line)
+
+    @invariant.post
+    def no_negative_quantities(self):
+        if any(line.qty < 0 for line in self.lines):
+            raise ValidationError({"lines": ["negative qty"]})
+'''
+
+
+def test_changing_an_entity_runs_its_aggregates_invariants(tmp_path):
+    from workbench.core.invariants import atomic_change
+
+    path = tmp_path / "basket.py"
+    path.write_text(BASKET)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Basket, Line = domain.registry.aggregates["Basket"], domain.registry.entities["Line"]
+        repo = domain.repository_for(Basket)
+        basket = Basket(name="b")
+        basket.add_lines(Line(sku="a", qty=2))
+        repo.add(basket)
+        basket = repo.get(basket.id)
+        with pytest.raises(ValidationError, match="negative qty"):
+            basket.lines[0].qty = -1
+        assert basket.lines[0].qty == 2
+        with pytest.raises(ValidationError, match="negative qty"), atomic_change(basket):
+            basket.lines[0].qty = -5
+        assert basket.lines[0].qty == 2
+        with atomic_change(basket):
+            basket.lines[0].qty = -5  # breaks the rule for a moment
+            basket.lines[0].qty = 7
+        repo.add(basket)
+        assert repo.get(basket.id).lines[0].qty == 7
+    domain.close()
