@@ -128,6 +128,11 @@ def _attach(child: Any, root: Any, root_id: Any) -> None:
             _attach(grandchild, root, root_id)
 
 
+def _target(reference: Reference) -> str:
+    to = reference.to_cls
+    return (to if isinstance(to, str) else to.__name__).rsplit(".", 1)[-1]
+
+
 def register_entity(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseEntity]:
     """Derive and describe an entity class.
 
@@ -150,9 +155,11 @@ def register_entity(domain: Domain, cls: type, given: dict[str, Any]) -> type[Ba
         auto.name = "id"
         fields["id"] = auto
         id_fields = ["id"]
-    references = [name for name, f in fields.items() if isinstance(f, Reference)]
-    if not references and part_of:
-        owner = part_of if isinstance(part_of, str) else part_of.__name__
+    owner = part_of if isinstance(part_of, str) or part_of is None else part_of.__name__
+    # Only a Reference to the aggregate links the entity to it; a Reference to another
+    # aggregate keeps the identity it was given.
+    references = [name for name, f in fields.items() if isinstance(f, Reference) and _target(f) == owner]
+    if not references and owner:
         reference = Reference(part_of)
         reference.name = underscore(owner)
         fields[reference.name] = reference

@@ -233,3 +233,43 @@ def test_changing_an_entity_runs_its_aggregates_invariants(tmp_path):
         repo.add(basket)
         assert repo.get(basket.id).lines[0].qty == 7
     domain.close()
+
+
+ORDERS_OF_PRODUCTS = '''
+from protean import Domain
+from protean.fields import HasMany, Integer, Reference, String
+
+domain = Domain()
+
+
+@domain.aggregate
+class Product:
+    name: String()
+
+
+@domain.entity(part_of="Order")
+class Line:
+    product = Reference("Product")
+    qty: Integer(default=1)
+
+
+@domain.aggregate
+class Order:
+    lines = HasMany(Line)
+'''
+
+
+def test_a_reference_to_another_aggregate_keeps_its_identity(tmp_path):
+    path = tmp_path / "orders.py"
+    path.write_text(ORDERS_OF_PRODUCTS)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Product, Order = domain.registry.aggregates["Product"], domain.registry.aggregates["Order"]
+        Line = domain.registry.entities["Line"]
+        pen = Product(id="p1", name="pen")
+        order = Order(id="o1")
+        order.add_lines(Line(product=pen, qty=2), Line(product="p2"))
+        domain.repository_for(Order).add(order)
+        lines = domain.repository_for(Order).get("o1").lines
+        assert [(line.product_id, line.order_id) for line in lines] == [("p1", "o1"), ("p2", "o1")]
+    domain.close()
