@@ -119,11 +119,17 @@ def atomic_change(aggregate: Any) -> Iterator[Any]:
     before = _field_values(aggregate)
     children = [(child, _field_values(child)) for child in _entities(aggregate)]
     values = aggregate.__dict__
+    # Events raised inside the block are taken back with the changes they made.
+    raised = {name: values[name] for name in ("_version", "_event_position") if name in values}
+    events = list(values["_events"]) if isinstance(values.get("_events"), list) else None
     depth = values.get("_atomic", 0)
     values["_atomic"] = depth + 1
 
     def restore() -> None:
         values.update(before)
+        values.update(raised)
+        if events is not None:
+            values["_events"][:] = events
         for child, fields in children:
             child.__dict__.update(fields)
 

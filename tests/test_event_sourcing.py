@@ -376,3 +376,44 @@ def test_entities_of_an_aggregate_loaded_from_a_snapshot_point_back_at_it(tmp_pa
         repo.add(board)
         assert [card.title for card in repo.get("b1").cards][-1] == "raised by a card"
         assert repo.load("b1", at_version=3).cards[3].board_id == "b1"
+
+
+def test_a_failing_atomic_change_takes_back_the_events_raised_inside_it(tmp_path):
+    from workbench.core.fields import Integer
+    from workbench.core.invariants import atomic_change, invariant
+
+    domain = Domain(name="Wallets")
+
+    @domain.event(part_of="Wallet")
+    class Spent:
+        id = Identifier(required=True)
+        amount = Integer()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Wallet:
+        balance = Integer(default=10)
+
+        @invariant.post
+        def not_negative(self):
+            if self.balance is not None and self.balance < 0:
+                raise ValidationError({"balance": ["negative"]})
+
+        @apply
+        def spent(self, event: Spent) -> None:
+            self.id = event.id
+            self.balance = (10 if self.balance is None else self.balance) - event.amount
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Wallet)
+    with domain.domain_context():
+        wallet = Wallet(id="w1")
+        wallet.raise_(Spent(id="w1", amount=1))
+        repo.add(wallet)
+        wallet = repo.get("w1")
+        with pytest.raises(ValidationError, match="negative"), atomic_change(wallet):
+            wallet.raise_(Spent(id="w1", amount=100))
+        assert (wallet.balance, wallet._version, wallet._events) == (9, 0, [])
+        repo.add(wallet)
+        assert domain.event_store.stream_version("wallet-w1") == 0
+        assert repo.get("w1").balance == 9
