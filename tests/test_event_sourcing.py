@@ -417,3 +417,39 @@ def test_a_failing_atomic_change_takes_back_the_events_raised_inside_it(tmp_path
         repo.add(wallet)
         assert domain.event_store.stream_version("wallet-w1") == 0
         assert repo.get("w1").balance == 9
+
+
+def test_a_failing_apply_undoes_a_list_it_changed_in_place(tmp_path):
+    from workbench.core.fields import Integer, List
+
+    domain = Domain(name="Ledgers")
+
+    @domain.event(part_of="Ledger")
+    class Posted:
+        id = Identifier(required=True)
+        amount = Integer()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Ledger:
+        amounts = List(content_type=Integer)
+
+        @apply
+        def posted(self, event: Posted) -> None:
+            self.id = event.id
+            if self.amounts is None:
+                self.amounts = []
+            self.amounts.append(event.amount)
+            if event.amount < 0:
+                raise ValidationError({"amount": ["must not be negative"]})
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Ledger)
+    with domain.domain_context():
+        ledger = Ledger(id="l1")
+        ledger.raise_(Posted(id="l1", amount=5))
+        with pytest.raises(ValidationError, match="negative"):
+            ledger.raise_(Posted(id="l1", amount=-1))
+        assert ledger.amounts == [5] and ledger._version == 0
+        repo.add(ledger)
+        assert repo.get("l1").amounts == [5]
