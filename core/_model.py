@@ -58,9 +58,13 @@ class ElementMeta:
     def finish(self) -> None:
         """Derive the per-field lists used on hot paths."""
         self.codec_fields = tuple(n for n, f in self.fields.items() if isinstance(f, _CODEC_TYPES))
-        # A list of value objects is rebuilt by its codec, never copied as raw JSON.
+        # A list of value objects (or of dates) is rebuilt by its codec, never copied as raw JSON.
         self.mutable_fields = tuple(
-            n for n, f in self.fields.items() if isinstance(f, _MUTABLE_TYPES) and not isinstance(f, ValueObjectList)
+            n
+            for n, f in self.fields.items()
+            if isinstance(f, _MUTABLE_TYPES)
+            and not isinstance(f, ValueObjectList)
+            and not isinstance(getattr(f, "content", None), _CODEC_TYPES)
         )
         self.unique_fields = tuple(n for n, f in self.fields.items() if f.unique and not f.identifier)
 

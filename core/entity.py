@@ -48,14 +48,22 @@ class BaseEntity(BaseModel):
     def __setattr__(self, name: str, value: Any) -> None:
         invariants = self.meta_.invariants
         values = self.__dict__
-        if not invariants or name not in self.meta_.fields:
+        # A change to an entity is a change to its aggregate: the aggregate's rules run too
+        # (except inside atomic_change, which checks them once at the end).
+        root = values.get("_root")
+        root_rules = None if root is None or root.__dict__.get("_atomic") else root.meta_.invariants
+        if (not invariants and not root_rules) or name not in self.meta_.fields:
             self._validated_set(name, value)
             return
         check(self, invariants, "pre")
+        if root_rules:
+            check(root, root_rules, "pre")
         before = values.get(name)
         self._validated_set(name, value)
         try:
             check(self, invariants, "post")
+            if root_rules:
+                check(root, root_rules, "post")
         except ValidationError:
             values[name] = before
             raise
@@ -120,6 +128,11 @@ def _attach(child: Any, root: Any, root_id: Any) -> None:
             _attach(grandchild, root, root_id)
 
 
+def _target(reference: Reference) -> str:
+    to = reference.to_cls
+    return (to if isinstance(to, str) else to.__name__).rsplit(".", 1)[-1]
+
+
 def register_entity(domain: Domain, cls: type, given: dict[str, Any]) -> type[BaseEntity]:
     """Derive and describe an entity class.
 
@@ -142,9 +155,11 @@ def register_entity(domain: Domain, cls: type, given: dict[str, Any]) -> type[Ba
         auto.name = "id"
         fields["id"] = auto
         id_fields = ["id"]
-    references = [name for name, f in fields.items() if isinstance(f, Reference)]
-    if not references and part_of:
-        owner = part_of if isinstance(part_of, str) else part_of.__name__
+    owner = part_of if isinstance(part_of, str) or part_of is None else part_of.__name__
+    # Only a Reference to the aggregate links the entity to it; a Reference to another
+    # aggregate keeps the identity it was given.
+    references = [name for name, f in fields.items() if isinstance(f, Reference) and _target(f) == owner]
+    if not references and owner:
         reference = Reference(part_of)
         reference.name = underscore(owner)
         fields[reference.name] = reference
@@ -182,6 +197,9 @@ def _adder(name: str) -> Callable[..., None]:
             # The caller handles Protean's ValidationError, never the field's internal error.
             raise ValidationError(field_errors(name, exc)) from None
         known = {child.id_value: index for index, child in enumerate(current)}
+        root = self.__dict__.get("_root", self) if isinstance(self, BaseEntity) else self
+        for child in added:
+            _refuse_if_elsewhere(child, root)
         for child in added:
             if child.id_value in known:
                 current[known[child.id_value]] = child  # adding a changed copy replaces it
@@ -193,6 +211,22 @@ def _adder(name: str) -> Callable[..., None]:
     return add
 
 
+def _refuse_if_elsewhere(child: Any, root: Any) -> None:
+    """Refuse an entity that still belongs to another aggregate (it would be stored in both).
+
+    Raises:
+        ValidationError: Protean's message for an entity whose identity is already present.
+    """
+    other = child.__dict__.get("_root")
+    if other is None or root is None or other is root:
+        return
+    if type(other) is type(root) and other.id_value == root.id_value:
+        return  # another copy of the same aggregate
+    raise ValidationError(
+        {child.meta_.id_field: [f"{type(child).__name__} with id '{child.id_value}' is already present."]}
+    )
+
+
 def _remover(name: str) -> Callable[..., None]:
     def remove(self: Any, *items: Any) -> None:
         current = list(self.__dict__.get(name) or [])
@@ -200,6 +234,9 @@ def _remover(name: str) -> Callable[..., None]:
         missing = gone - {child.id_value for child in current}
         if missing:
             raise ObjectNotFoundError(f"`{name}` holds no entity with identifier {', '.join(map(str, missing))}")
+        for child in current:
+            if child.id_value in gone:
+                child.__dict__["_root"] = None  # free to join another aggregate
         setattr(self, name, [child for child in current if child.id_value not in gone])
 
     remove.__doc__ = f"Remove entities from `{name}`."

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core import snapshot as snapshots
 from workbench.core import unit_of_work
+from workbench.core.entity import attach_children
 from workbench.core.exceptions import IncorrectUsageError, ObjectNotFoundError
 from workbench.core.repository import Repository
 
@@ -67,6 +68,8 @@ class EventSourcedRepository(Repository[Any]):
             aggregate = self.aggregate_cls._from_json(saved["state"])
             values = aggregate.__dict__
             values.update(_events=[], _persisted=None, _event_position=None, _version=saved["_version"])
+            if self.aggregate_cls.meta_.options.get("associations"):
+                attach_children(aggregate)  # its entities point back at it, as after a replay
         else:
             aggregate = self.aggregate_cls._blank()
         for _message, _state in self._replay(aggregate, stream, at_version):

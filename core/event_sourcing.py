@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from workbench.core.aggregate import BaseAggregate
 from workbench.core.event import BaseEvent, build_record
 from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.invariants import _entities, _field_values
 from workbench.core.message import Message
 
 if TYPE_CHECKING:
@@ -80,7 +81,17 @@ class BaseEventSourcedAggregate(BaseAggregate):
             sequence_id=str(version),
         )
         stamped = event._with_message(Message(record))
-        self._apply_event(stamped)
+        # Lists, dicts and entities kept aside, so a failing @apply that changed one in
+        # place is undone too.
+        before = _field_values(self)
+        children = [(child, _field_values(child)) for child in _entities(self)]
+        try:
+            self._apply_event(stamped)
+        except BaseException:
+            values.update(before)
+            for child, fields in children:
+                child.__dict__.update(fields)
+            raise
         values["_version"] = version
         values["_events"].append(stamped)
 

@@ -82,7 +82,24 @@ def check(instance: Any, invariants: Invariants, stage: str) -> None:
 
 
 def _field_values(instance: Any) -> dict[str, Any]:
-    return {name: instance.__dict__.get(name) for name in instance.meta_.fields}
+    """The field values of ``instance``, lists and dicts copied so in-place changes can be undone."""
+    values = {}
+    for name in instance.meta_.fields:
+        value = instance.__dict__.get(name)
+        if isinstance(value, (list, dict)):
+            value = _copy(value)
+        values[name] = value
+    return values
+
+
+def _copy(value: Any) -> Any:
+    # Containers are copied down to their items; entities and other objects are kept as
+    # they are (an entity keeps its identity, and the aggregate it is attached to).
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value
 
 
 @contextlib.contextmanager
@@ -100,19 +117,43 @@ def atomic_change(aggregate: Any) -> Iterator[Any]:
     invariants: Invariants = getattr(meta, "invariants", None) or {}
     check(aggregate, invariants, "pre")
     before = _field_values(aggregate)
+    children = [(child, _field_values(child)) for child in _entities(aggregate)]
     values = aggregate.__dict__
+    # Events raised inside the block are taken back with the changes they made.
+    raised = {name: values[name] for name in ("_version", "_event_position") if name in values}
+    events = list(values["_events"]) if isinstance(values.get("_events"), list) else None
     depth = values.get("_atomic", 0)
     values["_atomic"] = depth + 1
+
+    def restore() -> None:
+        values.update(before)
+        values.update(raised)
+        if events is not None:
+            values["_events"][:] = events
+        for child, fields in children:
+            child.__dict__.update(fields)
+
     try:
         yield aggregate
     except BaseException:
         values["_atomic"] = depth
-        values.update(before)
+        restore()
         raise
     values["_atomic"] = depth
     if depth == 0:
         try:
             check(aggregate, invariants, "post")
         except ValidationError:
-            values.update(before)
+            restore()
             raise
+
+
+def _entities(owner: Any) -> list[Any]:
+    """Every entity inside ``owner`` (at any depth)."""
+    found = []
+    for name in owner.meta_.options.get("associations", ()):
+        value = owner.__dict__.get(name)
+        for child in value if isinstance(value, list) else ([value] if value is not None else []):
+            found.append(child)
+            found.extend(_entities(child))
+    return found

@@ -158,3 +158,118 @@ def test_cli_creates_calls_and_shows_an_aggregate_with_its_entities(tmp_path):
         },
     ]
     assert "Order -- many lines --> OrderLine" in cli(store, "info", "--mermaid").output
+
+
+def test_an_entity_of_one_aggregate_cannot_be_added_to_another(shop):
+    Order, OrderLine, _ = classes(shop)
+    repo = shop.repository_for(Order)
+    ann, bob = Order(customer="ann"), Order(customer="bob")
+    ann.add_lines(OrderLine(sku="A"))
+    repo.add(ann)
+    ann = repo.get(ann.id)
+    line = ann.lines[0]
+    with pytest.raises(ValidationError) as exc:
+        bob.add_lines(line)
+    assert exc.value.messages == {"id": [f"OrderLine with id '{line.id}' is already present."]}
+    assert bob.lines == [] and line.order_id == ann.id
+    ann.remove_lines(line)  # once removed, it may move
+    bob.add_lines(line)
+    repo.add(ann)
+    repo.add(bob)
+    assert repo.get(ann.id).lines == [] and [x.sku for x in repo.get(bob.id).lines] == ["A"]
+    again = repo.get(bob.id)
+    again.add_lines(again.lines[0])  # a reloaded copy of the same aggregate is the same owner
+    assert len(again.lines) == 1
+
+
+BASKET = '''
+from protean import Domain, invariant
+from protean.exceptions import ValidationError
+from protean.fields import HasMany, Integer, String
+
+domain = Domain()
+
+
+@domain.entity(part_of="Basket")
+class Line:
+    sku: String()
+    qty: Integer(default=1)
+
+
+@domain.aggregate
+class Basket:
+    name: String()
+    lines = HasMany(Line)
+
+    @invariant.post
+    def no_negative_quantities(self):
+        if any(line.qty < 0 for line in self.lines):
+            raise ValidationError({"lines": ["negative qty"]})
+'''
+
+
+def test_changing_an_entity_runs_its_aggregates_invariants(tmp_path):
+    from workbench.core.invariants import atomic_change
+
+    path = tmp_path / "basket.py"
+    path.write_text(BASKET)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Basket, Line = domain.registry.aggregates["Basket"], domain.registry.entities["Line"]
+        repo = domain.repository_for(Basket)
+        basket = Basket(name="b")
+        basket.add_lines(Line(sku="a", qty=2))
+        repo.add(basket)
+        basket = repo.get(basket.id)
+        with pytest.raises(ValidationError, match="negative qty"):
+            basket.lines[0].qty = -1
+        assert basket.lines[0].qty == 2
+        with pytest.raises(ValidationError, match="negative qty"), atomic_change(basket):
+            basket.lines[0].qty = -5
+        assert basket.lines[0].qty == 2
+        with atomic_change(basket):
+            basket.lines[0].qty = -5  # breaks the rule for a moment
+            basket.lines[0].qty = 7
+        repo.add(basket)
+        assert repo.get(basket.id).lines[0].qty == 7
+    domain.close()
+
+
+ORDERS_OF_PRODUCTS = '''
+from protean import Domain
+from protean.fields import HasMany, Integer, Reference, String
+
+domain = Domain()
+
+
+@domain.aggregate
+class Product:
+    name: String()
+
+
+@domain.entity(part_of="Order")
+class Line:
+    product = Reference("Product")
+    qty: Integer(default=1)
+
+
+@domain.aggregate
+class Order:
+    lines = HasMany(Line)
+'''
+
+
+def test_a_reference_to_another_aggregate_keeps_its_identity(tmp_path):
+    path = tmp_path / "orders.py"
+    path.write_text(ORDERS_OF_PRODUCTS)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Product, Order = domain.registry.aggregates["Product"], domain.registry.aggregates["Order"]
+        Line = domain.registry.entities["Line"]
+        pen = Product(id="p1", name="pen")
+        order = Order(id="o1")
+        order.add_lines(Line(product=pen, qty=2), Line(product="p2"))
+        domain.repository_for(Order).add(order)
+        lines = domain.repository_for(Order).get("o1").lines
+        assert [(line.product_id, line.order_id) for line in lines] == [("p1", "o1"), ("p2", "o1")]
+    domain.close()

@@ -331,3 +331,125 @@ def test_an_aggregate_loaded_at_an_old_version_is_read_only(tmp_path):
         latest.deposit(1)
         repo.add(latest)
     assert domain.store.event_count() == 3
+
+
+def test_entities_of_an_aggregate_loaded_from_a_snapshot_point_back_at_it(tmp_path):
+    from workbench.core.fields import HasMany
+
+    domain = Domain(name="Boards")
+    domain.config["snapshot_threshold"] = 2
+
+    @domain.event(part_of="Board")
+    class CardAdded:
+        id = Identifier(required=True)
+        card_id = Identifier()
+        title = String()
+
+    @domain.entity(part_of="Board")
+    class Card:
+        title = String()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Board:
+        cards = HasMany(Card)
+
+        @apply
+        def card_added(self, event: CardAdded) -> None:
+            self.id = event.id
+            self.add_cards(Card(id=event.card_id, title=event.title))
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Board)
+    with domain.domain_context():
+        board = Board(id="b1")
+        board.raise_(CardAdded(id="b1", card_id="c0", title="first"))
+        repo.add(board)
+        for n in range(1, 4):
+            board = repo.get("b1")
+            board.raise_(CardAdded(id="b1", card_id=f"c{n}", title=f"card {n}"))
+            repo.add(board)
+        assert domain.store.get("snapshot:board", "b1") is not None
+        board = repo.get("b1")
+        assert [(card.id, card.board_id) for card in board.cards] == [(f"c{n}", "b1") for n in range(4)]
+        board.cards[0].raise_(CardAdded(id="b1", card_id="c4", title="raised by a card"))
+        repo.add(board)
+        assert [card.title for card in repo.get("b1").cards][-1] == "raised by a card"
+        assert repo.load("b1", at_version=3).cards[3].board_id == "b1"
+
+
+def test_a_failing_atomic_change_takes_back_the_events_raised_inside_it(tmp_path):
+    from workbench.core.fields import Integer
+    from workbench.core.invariants import atomic_change, invariant
+
+    domain = Domain(name="Wallets")
+
+    @domain.event(part_of="Wallet")
+    class Spent:
+        id = Identifier(required=True)
+        amount = Integer()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Wallet:
+        balance = Integer(default=10)
+
+        @invariant.post
+        def not_negative(self):
+            if self.balance is not None and self.balance < 0:
+                raise ValidationError({"balance": ["negative"]})
+
+        @apply
+        def spent(self, event: Spent) -> None:
+            self.id = event.id
+            self.balance = (10 if self.balance is None else self.balance) - event.amount
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Wallet)
+    with domain.domain_context():
+        wallet = Wallet(id="w1")
+        wallet.raise_(Spent(id="w1", amount=1))
+        repo.add(wallet)
+        wallet = repo.get("w1")
+        with pytest.raises(ValidationError, match="negative"), atomic_change(wallet):
+            wallet.raise_(Spent(id="w1", amount=100))
+        assert (wallet.balance, wallet._version, wallet._events) == (9, 0, [])
+        repo.add(wallet)
+        assert domain.event_store.stream_version("wallet-w1") == 0
+        assert repo.get("w1").balance == 9
+
+
+def test_a_failing_apply_undoes_a_list_it_changed_in_place(tmp_path):
+    from workbench.core.fields import Integer, List
+
+    domain = Domain(name="Ledgers")
+
+    @domain.event(part_of="Ledger")
+    class Posted:
+        id = Identifier(required=True)
+        amount = Integer()
+
+    @domain.aggregate(is_event_sourced=True)
+    class Ledger:
+        amounts = List(content_type=Integer)
+
+        @apply
+        def posted(self, event: Posted) -> None:
+            self.id = event.id
+            if self.amounts is None:
+                self.amounts = []
+            self.amounts.append(event.amount)
+            if event.amount < 0:
+                raise ValidationError({"amount": ["must not be negative"]})
+
+    domain.init()
+    domain.bind_store(open_store(tmp_path / "store"))
+    repo = domain.repository_for(Ledger)
+    with domain.domain_context():
+        ledger = Ledger(id="l1")
+        ledger.raise_(Posted(id="l1", amount=5))
+        with pytest.raises(ValidationError, match="negative"):
+            ledger.raise_(Posted(id="l1", amount=-1))
+        assert ledger.amounts == [5] and ledger._version == 0
+        repo.add(ledger)
+        assert repo.get("l1").amounts == [5]

@@ -223,3 +223,96 @@ def test_info_shows_value_objects_services_and_invariants(tmp_path):
     assert "Account -- address --> Address" in mermaid
     assert "Account -- many previous_addresses --> Address" in mermaid
     assert "Transfer -. spans .-> Ledger" in mermaid
+
+
+TAGGED = '''
+from protean import Domain, invariant
+from protean.exceptions import ValidationError
+from protean.fields import List, String
+
+domain = Domain()
+
+
+@domain.aggregate
+class Post:
+    title: String()
+    tags: List(content_type=String)
+
+    @invariant.post
+    def at_most_two_tags(self):
+        if self.tags and len(self.tags) > 2:
+            raise ValidationError({"tags": ["too many tags"]})
+'''
+
+
+def test_atomic_change_undoes_a_list_changed_in_place(tmp_path):
+    from workbench.core.invariants import atomic_change
+
+    path = tmp_path / "tagged.py"
+    path.write_text(TAGGED)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Post = domain.registry.aggregates["Post"]
+        repo = domain.repository_for(Post)
+        post = Post(title="t", tags=["a"])
+        repo.add(post)
+        post = repo.get(post.id)
+        with pytest.raises(ValidationError, match="too many tags"), atomic_change(post):
+            post.tags.append("b")
+            post.tags.extend(["c", "d"])
+        assert post.tags == ["a"]
+        repo.add(post)
+        assert repo.get(post.id).tags == ["a"]
+    domain.close()
+
+
+PRICED = '''
+from datetime import date
+
+from protean import Domain
+from protean.fields import Date, Integer, List, String, ValueObject
+
+domain = Domain()
+
+
+@domain.value_object
+class Money:
+    amount: Integer()
+    currency: String(default="EUR")
+
+
+@domain.event(part_of="Product")
+class Repriced:
+    prices = List(content_type=ValueObject(Money))
+
+
+@domain.aggregate
+class Product:
+    prices = List(content_type=ValueObject(Money))
+    sale_days = List(content_type=Date)
+
+    def reprice(self, *amounts):
+        self.prices = [Money(amount=a) for a in amounts]
+        self.raise_(Repriced(prices=self.prices))
+'''
+
+
+def test_a_list_of_value_objects_or_dates_is_stored_and_reloaded(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "priced.py"
+    path.write_text(PRICED)
+    domain = load_domain(str(path), store=open_store(tmp_path / "store"))
+    with domain.domain_context():
+        Product = domain.registry.aggregates["Product"]
+        Money = domain.registry.value_objects["Money"]
+        repo = domain.repository_for(Product)
+        product = Product(sale_days=[dt.date(2026, 1, 2)])
+        product.reprice(1, 2)
+        repo.add(product)
+        again = repo.get(product.id)
+        assert again.prices == [Money(amount=1), Money(amount=2, currency="EUR")]
+        assert again.sale_days == [dt.date(2026, 1, 2)]
+        [event] = domain.event_store.read(f"product-{product.id}")
+        assert event.data["prices"] == [{"amount": 1, "currency": "EUR"}, {"amount": 2, "currency": "EUR"}]
+    domain.close()

@@ -94,6 +94,10 @@ class Reference(Field):
         super().__init__(**kwargs)
         self.to_cls = to_cls
 
+    def _cast(self, value: Any) -> Any:
+        # Given the referenced aggregate itself, hold its identity (what is stored).
+        return getattr(value, "id_value", value)
+
     def describe(self) -> str:
         name = self.to_cls if isinstance(self.to_cls, str) else self.to_cls.__name__
         return f"Reference({name})"
