@@ -186,3 +186,31 @@ def test_process_with_a_broker_relays_delivers_and_reports_each_delivery(tmp_pat
     assert json.loads(result.stdout)["data"]["handlers"]["ManageInventory"] == {"delivered": ORDERS}
     assert _shipped(store_dir) == (ORDERS, ORDERS)
     assert redis.Redis.from_url(redis_server.url).xlen("order") == ORDERS
+
+
+def test_dlq_list_shows_the_brokers_dead_letters_with_their_source(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    broker.close()
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "list", "--domain", str(DOMAIN), "--store", str(store_dir)]
+    listed = subprocess.run([*base, "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    (row,) = json.loads(listed.stdout)["data"]["broker_entries"]
+    assert (row["handler"], row["stream"], row["message_id"]) == ("ManageInventory", "order", delivery.message_id)
+    assert (row["error"], row["source"]) == ("RuntimeError: boom", "redis")
+    text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0 and "source: redis" in text.stdout and "RuntimeError: boom" in text.stdout

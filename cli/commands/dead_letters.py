@@ -65,6 +65,32 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
     return True
 
 
+def _broker_letters(run: Run, handler: str | None, category: str | None) -> list[tuple[str, Any]]:
+    """Dead letters on the server broker's ``<category>:dlq`` streams (none without a broker)."""
+    feed = run.engine.broker_feed
+    if feed is None:
+        return []
+    return [
+        (name, letter)
+        for name, letter in feed.dead_letter_rows()
+        if (handler is None or name == handler) and (category is None or letter.info.get("original_stream") == category)
+    ]
+
+
+def _broker_row(handler: str, letter: Any) -> dict[str, Any]:
+    """One broker dead letter as a ``dlq list`` row."""
+    return {
+        "id": letter.entry_id,
+        "handler": handler,
+        "type": letter.payload.get("type"),
+        "stream": letter.info.get("original_stream"),
+        "attempts": letter.info.get("retry_count"),
+        "error": letter.info.get("failure_reason"),
+        "message_id": letter.message_id,
+        "source": "redis",
+    }
+
+
 @command(dlq_app, "dlq list", write=False)
 def list_(
     run: Run,
@@ -85,6 +111,7 @@ def list_(
     from workbench.core import dead_letters
 
     entries = dead_letters.list_dead_letters(run.engine, handler=handler, category=category)
+    on_broker = _broker_letters(run, handler, category)
     groups: dict[tuple[str, str], int] = {}
     for entry in entries:
         groups[(entry.handler, entry.error_type)] = groups.get((entry.handler, entry.error_type), 0) + 1
@@ -95,15 +122,27 @@ def list_(
                 "total": len(entries),
                 "groups": [{"handler": h, "error_type": e, "count": n} for (h, e), n in groups.items()],
                 "entries": [{k: v for k, v in e.__dict__.items() if k != "traceback"} for e in entries[:limit]],
+                "broker_entries": [_broker_row(h, d) for h, d in on_broker[:limit]],
             },
         )
         return 0
     from workbench.cli.render import short_ids
 
     shown = short_ids([e.id for e in entries])
-    if not entries:
+    if not entries and not on_broker:
         run.say("no dead letters")
         return 0
+    if on_broker:
+        rows = [_broker_row(h, d) for h, d in on_broker[:limit]]
+        run.out.print(
+            table(
+                f"{_letters(len(on_broker))} on the broker (source: redis)",
+                ["id", "handler", "type", "stream", "attempts", "error", "source"],
+                [[r["id"], r["handler"], r["type"], r["stream"], r["attempts"], r["error"], "redis"] for r in rows],
+            )
+        )
+        if not entries:
+            return 0
     run.out.print(
         table(
             "Dead letters by handler and error",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from workbench.core.broker import open_broker
 from workbench.core.broker.delivery import BrokerSubscription
 from workbench.core.broker.outbox import OutboxRelay
-from workbench.core.broker.port import BrokerPort
+from workbench.core.broker.port import BrokerPort, DeadLetter
 from workbench.core.subscription_config import STREAM, resolve
 
 if TYPE_CHECKING:
@@ -91,6 +91,20 @@ class BrokerFeed:
                     "dlq_depth": len(dead),
                 }
             )
+        return rows
+
+    def dead_letter_rows(self) -> list[tuple[str, DeadLetter]]:
+        """Each stream handler's entries of its ``<category>:dlq`` on the broker, oldest first.
+
+        Returns:
+            ``(handler name, dead letter)`` pairs; the dlq stream is shared by the category's
+            groups, so each entry goes to the group that dead-lettered it.
+        """
+        rows = []
+        for subscription in self.subscriptions:
+            for letter in self.broker.dead_letters(subscription.runner.category):
+                if letter.info.get("consumer_group") == subscription.name:
+                    rows.append((subscription.name, letter))
         return rows
 
     def close(self) -> None:
