@@ -214,3 +214,33 @@ def test_dlq_list_shows_the_brokers_dead_letters_with_their_source(tmp_path, red
     assert (row["error"], row["source"]) == ("RuntimeError: boom", "redis")
     text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and "source: redis" in text.stdout and "RuntimeError: boom" in text.stdout
+
+
+def test_dlq_inspect_shows_one_broker_dead_letter(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (letter,) = broker.dead_letters("order")
+    broker.close()
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "inspect", letter.entry_id, "--domain", str(DOMAIN), "--store",
+            str(store_dir)]  # fmt: skip
+    shown = subprocess.run([*base, "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    data = json.loads(shown.stdout)["data"]
+    assert data["dead_letter"]["source"] == "redis" and data["dead_letter"]["message_id"] == delivery.message_id
+    assert data["message"]["data"]["book_id"] == delivery.payload["data"]["book_id"]
+    text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0 and "redis" in text.stdout and "RuntimeError: boom" in text.stdout

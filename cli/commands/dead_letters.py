@@ -179,6 +179,9 @@ def inspect(run: Run, identifier: IdArg) -> int:
 
     from workbench.core import dead_letters
 
+    found = _broker_letter(run, identifier)
+    if found is not None:
+        return _inspect_broker_letter(run, *found)
     entry = dead_letters.get_dead_letter(run.engine, identifier)
     message = run.domain.event_store.get_message(entry.message_id)
     if run.json_mode:
@@ -200,6 +203,33 @@ def inspect(run: Run, identifier: IdArg) -> int:
         run.out.print("[bold]         data[/]:", json.dumps(message.data, indent=2, default=str), highlight=False)
     run.out.print("[bold]    traceback[/]:")
     run.out.print(entry.traceback.rstrip(), markup=False, highlight=False)
+    return 0
+
+
+def _broker_letter(run: Run, identifier: str) -> tuple[str, Any] | None:
+    """The broker dead letter whose entry id is ``identifier`` (Redis ids never clash with store ids)."""
+    return next(((h, d) for h, d in _broker_letters(run, None, None) if d.entry_id == identifier), None)
+
+
+def _inspect_broker_letter(run: Run, handler: str, letter: Any) -> int:
+    import json
+
+    row = _broker_row(handler, letter)
+    if run.json_mode:
+        run.envelope("dlq inspect", {"dead_letter": {**row, "info": letter.info}, "message": letter.payload})
+        return 0
+    for label, value in [
+        ("id", row["id"]),
+        ("source", "redis"),
+        ("handler", handler),
+        ("message", f"{row['type']} {row['stream']}"),
+        ("message id", row["message_id"]),
+        ("attempts", row["attempts"]),
+        ("error", row["error"]),
+    ]:
+        run.out.print(f"[bold]{label:>13}[/]: {value}", highlight=False)
+    data = json.dumps(letter.payload.get("data"), indent=2, default=str)
+    run.out.print("[bold]         data[/]:", data, markup=False, highlight=False)
     return 0
 
 
