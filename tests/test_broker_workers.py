@@ -244,3 +244,38 @@ def test_dlq_inspect_shows_one_broker_dead_letter(tmp_path, redis_server) -> Non
     assert data["message"]["data"]["book_id"] == delivery.payload["data"]["book_id"]
     text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and "redis" in text.stdout and "RuntimeError: boom" in text.stdout
+
+
+def test_dlq_replay_delivers_a_broker_dead_letter_once_and_deletes_it(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (letter,) = broker.dead_letters("order")
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "replay", letter.entry_id, "--json", "--domain", str(DOMAIN),
+            "--store", str(store_dir)]  # fmt: skip
+    replayed = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    (result,) = json.loads(replayed.stdout)["data"]["results"]
+    assert result["ok"] and result["source"] == "redis"
+    assert broker.dead_letters("order") == []
+    assert _shipped(store_dir) == (1, 1)
+    # The same letter dead-lettered again (say a replay that died before its delete): no second effect.
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (again,) = broker.dead_letters("order")
+    broker.close()
+    twice = subprocess.run([*base[:5], again.entry_id, *base[6:]], env=env, capture_output=True, text=True, timeout=120)
+    assert twice.returncode == 0, twice.stdout + twice.stderr
+    assert _shipped(store_dir) == (1, 1)

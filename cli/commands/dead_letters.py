@@ -278,9 +278,32 @@ def replay(run: Run, identifier: IdArg) -> int:
     """Deliver one dead letter again, to its handler only."""
     from workbench.core import dead_letters
 
+    found = _broker_letter(run, identifier)
+    if found is not None:
+        return _replay_broker_letter(run, *found)
     with run.domain.domain_context():
         result = dead_letters.replay(run.engine, identifier)
     return _replay_results(run, "dlq replay", [result])
+
+
+def _replay_broker_letter(run: Run, handler: str, letter: Any) -> int:
+    """Re-deliver a Redis dead letter to its handler (once, by its receipt) and delete it."""
+    feed = run.engine.broker_feed
+    assert feed is not None  # found on it
+    error = None
+    with run.domain.domain_context():
+        try:
+            feed.replay_dead_letter(handler, letter)
+        except Exception as exc:  # the handler's failure is the outcome, reported on one line
+            error = f"{type(exc).__name__}: {exc}"
+    ok = error is None
+    if run.json_mode:
+        result = {"id": letter.entry_id, "handler": handler, "ok": ok, "error": error, "source": "redis"}
+        run.envelope("dlq replay", {"replayed": 1, "failed": 0 if ok else 1, "results": [result]},
+                     status="ok" if ok else "failure")  # fmt: skip
+    else:
+        run.say(f"replayed {letter.entry_id} to {handler}: " + ("ok" if ok else f"failed {error}"))
+    return 0 if ok else 1
 
 
 @command(dlq_app, "dlq replay-all", write=True)

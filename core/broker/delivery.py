@@ -81,6 +81,10 @@ class BrokerSubscription:
         key = f"{self.name}|{message_id}"
         return DocumentChange(RECEIPTS, "id", key, {"id": key, "handler": self.name, "message_id": message_id}, -1)
 
+    def deliver(self, delivery: Delivery) -> None:
+        """Run the handler on one delivery unless its receipt says it ran; raise what it raised."""
+        self._deliver(delivery)
+
     def _deliver(self, delivery: Delivery) -> None:
         record = delivery.payload
         if not (record.get("metadata") or {}).get("asynchronous"):

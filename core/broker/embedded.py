@@ -144,6 +144,12 @@ class EmbeddedBroker:
         with self._lock:
             return list(self._stream(dead_letter_stream(stream)).dead)
 
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """Drop entry ``entry_id`` of ``<stream>:dlq``."""
+        with self._lock:
+            dead = self._stream(dead_letter_stream(stream)).dead
+            dead[:] = [d for d in dead if d.entry_id != entry_id]
+
     def summary(self, stream: str, group: str) -> PendingSummary:
         """Entries not yet delivered to the group, and pending entries per consumer."""
         with self._lock:

@@ -131,6 +131,10 @@ class BrokerPort(Protocol):
         """The entries of ``<stream>:dlq``, oldest first."""
         ...
 
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """Delete entry ``entry_id`` of ``<stream>:dlq`` (after a replay); a missing one is no error."""
+        ...
+
     def summary(self, stream: str, group: str) -> PendingSummary:
         """Lag and pending entries per consumer of ``group`` on ``stream``."""
         ...

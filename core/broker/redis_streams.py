@@ -196,6 +196,10 @@ class RedisStreamsBroker:
             letters.append(DeadLetter(_text(entry_id), _text(fields[b"id"]), body, info))
         return letters
 
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """XDEL the entry from ``<stream>:dlq``."""
+        self._call("remove dead letter", self._client.xdel, dead_letter_stream(stream), entry_id)
+
     def summary(self, stream: str, group: str) -> PendingSummary:
         """XINFO GROUPS (lag) and XPENDING (pending per consumer)."""
         groups = self._call("group info", self._client.xinfo_groups, stream) if self._client.exists(stream) else []
