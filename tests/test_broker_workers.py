@@ -279,3 +279,32 @@ def test_dlq_replay_delivers_a_broker_dead_letter_once_and_deletes_it(tmp_path, 
     twice = subprocess.run([*base[:5], again.entry_id, *base[6:]], env=env, capture_output=True, text=True, timeout=120)
     assert twice.returncode == 0, twice.stdout + twice.stderr
     assert _shipped(store_dir) == (1, 1)
+
+
+def test_dlq_purge_drops_the_brokers_dead_letters_too(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    for delivery in broker.consume("order", "ManageInventory", "w", count=2):
+        broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "purge", "--json", "--domain", str(DOMAIN), "--store",
+            str(store_dir)]  # fmt: skip
+    refused = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert len(broker.dead_letters("order")) == 2  # no answer is no yes
+    purged = subprocess.run([*base, "-y"], env=env, capture_output=True, text=True, timeout=120)
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert json.loads(purged.stdout)["data"] == {"purged": 2, "purged_on_broker": 2}
+    assert broker.dead_letters("order") == []
+    broker.close()

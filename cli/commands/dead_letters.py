@@ -59,6 +59,8 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
     from workbench.core import dead_letters
 
     count = len(dead_letters.list_dead_letters(run.engine, handler=handler, category=category))
+    if verb == "Purge":  # only purge reaches the broker's dead letters too
+        count += len(_broker_letters(run, handler, category))
     if count and not _confirm(run, f"{verb} {_letters(min(count, limit or count))}?", yes):
         run.say("cancelled")
         return False
@@ -363,8 +365,14 @@ def purge(
         return 1
     with run.domain.domain_context():
         purged = dead_letters.purge(run.engine, handler=handler, category=category)
+    on_broker = _broker_letters(run, handler, category)
+    feed = run.engine.broker_feed
+    for _, letter in on_broker:
+        assert feed is not None  # the letters came from it
+        feed.broker.remove_dead_letter(str(letter.info.get("original_stream")), letter.entry_id)
+    purged += len(on_broker)
     if run.json_mode:
-        run.envelope("dlq purge", {"purged": purged})
+        run.envelope("dlq purge", {"purged": purged, "purged_on_broker": len(on_broker)})
     else:
         run.say(f"purged {_letters(purged)}")
     return 0
