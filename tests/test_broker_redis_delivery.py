@@ -3,6 +3,7 @@ entries, and effects that happen exactly once whatever crashes where."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -45,9 +46,11 @@ def _stock(shop) -> int:
     return shop.repository_for(shop.registry.aggregates["Inventory"]).find_by(book_id="b1").in_stock
 
 
-def _subscription(shop, broker, consumer: str, *, claim_after_ms: int = 100) -> BrokerSubscription:
+def _subscription(
+    shop, broker, consumer: str, *, claim_after_ms: int = 100, retry_delay_seconds: float = 0.05
+) -> BrokerSubscription:
     handler = shop.registry.event_handlers["ManageInventory"]
-    config = resolve(shop, handler)
+    config = dataclasses.replace(resolve(shop, handler), retry_delay_seconds=retry_delay_seconds)
     return BrokerSubscription(shop, handler, config, broker, consumer=consumer, claim_after_ms=claim_after_ms)
 
 
@@ -126,3 +129,13 @@ def test_a_failing_handler_is_retried_then_dead_lettered_on_the_category_dlq(sho
     assert worker.worker.tally.failed == worker.worker.max_attempts
     assert broker.summary("order", "ManageInventory").pending == {}
     assert _stock(shop) == 999  # the good event was handled once
+
+
+def test_redis_retries_back_off_exponentially_from_the_subscription_settings(shop, broker) -> None:
+    handler = shop.registry.event_handlers["ManageInventory"]
+    config = dataclasses.replace(resolve(shop, handler), retry_delay_seconds=0.25)
+    subscription = BrokerSubscription(shop, handler, config, broker, consumer="w", claim_after_ms=100)
+    # Delivered once: only the claim timeout (a dead consumer's entry looks the same); then doubling.
+    assert [subscription.backoff_ms(n) for n in (1, 2, 3, 4, 5)] == [0, 250, 500, 1000, 2000]
+    assert [round(config.retry_delay(n) * 1000) for n in (1, 2, 3, 4)] == [250, 500, 1000, 2000]
+    assert subscription.worker.backoff_ms == subscription.backoff_ms

@@ -186,3 +186,125 @@ def test_process_with_a_broker_relays_delivers_and_reports_each_delivery(tmp_pat
     assert json.loads(result.stdout)["data"]["handlers"]["ManageInventory"] == {"delivered": ORDERS}
     assert _shipped(store_dir) == (ORDERS, ORDERS)
     assert redis.Redis.from_url(redis_server.url).xlen("order") == ORDERS
+
+
+def test_dlq_list_shows_the_brokers_dead_letters_with_their_source(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    broker.close()
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "list", "--domain", str(DOMAIN), "--store", str(store_dir)]
+    listed = subprocess.run([*base, "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    (row,) = json.loads(listed.stdout)["data"]["broker_entries"]
+    assert (row["handler"], row["stream"], row["message_id"]) == ("ManageInventory", "order", delivery.message_id)
+    assert (row["error"], row["source"]) == ("RuntimeError: boom", "redis")
+    text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0 and "source: redis" in text.stdout and "RuntimeError: boom" in text.stdout
+
+
+def test_dlq_inspect_shows_one_broker_dead_letter(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (letter,) = broker.dead_letters("order")
+    broker.close()
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "inspect", letter.entry_id, "--domain", str(DOMAIN), "--store",
+            str(store_dir)]  # fmt: skip
+    shown = subprocess.run([*base, "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    data = json.loads(shown.stdout)["data"]
+    assert data["dead_letter"]["source"] == "redis" and data["dead_letter"]["message_id"] == delivery.message_id
+    assert data["message"]["data"]["book_id"] == delivery.payload["data"]["book_id"]
+    text = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0 and "redis" in text.stdout and "RuntimeError: boom" in text.stdout
+
+
+def test_dlq_replay_delivers_a_broker_dead_letter_once_and_deletes_it(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (letter,) = broker.dead_letters("order")
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "replay", letter.entry_id, "--json", "--domain", str(DOMAIN),
+            "--store", str(store_dir)]  # fmt: skip
+    replayed = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    (result,) = json.loads(replayed.stdout)["data"]["results"]
+    assert result["ok"] and result["source"] == "redis"
+    assert broker.dead_letters("order") == []
+    assert _shipped(store_dir) == (1, 1)
+    # The same letter dead-lettered again (say a replay that died before its delete): no second effect.
+    broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    (again,) = broker.dead_letters("order")
+    broker.close()
+    twice = subprocess.run([*base[:5], again.entry_id, *base[6:]], env=env, capture_output=True, text=True, timeout=120)
+    assert twice.returncode == 0, twice.stdout + twice.stderr
+    assert _shipped(store_dir) == (1, 1)
+
+
+def test_dlq_purge_drops_the_brokers_dead_letters_too(tmp_path, redis_server) -> None:
+    import json
+
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(redis_server.url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    for delivery in broker.consume("order", "ManageInventory", "w", count=2):
+        broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
+    env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
+    base = [sys.executable, "-m", "workbench", "dlq", "purge", "--json", "--domain", str(DOMAIN), "--store",
+            str(store_dir)]  # fmt: skip
+    refused = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert len(broker.dead_letters("order")) == 2  # no answer is no yes
+    purged = subprocess.run([*base, "-y"], env=env, capture_output=True, text=True, timeout=120)
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert json.loads(purged.stdout)["data"] == {"purged": 2, "purged_on_broker": 2}
+    assert broker.dead_letters("order") == []
+    broker.close()

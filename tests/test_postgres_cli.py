@@ -74,3 +74,65 @@ def test_deterministic_ids_never_collide_across_commands(postgres_server: Runnin
     second = json.loads(workbench(url, "new", "Inventory", "book_id=b2", "in_stock=2", "--json"))
     ids = [first["data"]["aggregate"]["id"], second["data"]["aggregate"]["id"]]
     assert ids == ["000000-0001", "000001-0001"]
+
+
+def test_process_handles_async_events_raised_through_the_cli_on_postgres(
+    postgres_server: RunningServer, monkeypatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.delenv("WORKBENCH_BROKER", raising=False)  # the engine's own subscriptions, not a broker
+    reset(postgres_server)
+    url = postgres_server.url
+    env = {"WORKBENCH_DOMAIN": str(Path(__file__).parent / "broker_domain.py"), "WORKBENCH_STORE": url}
+
+    def cli(*args: str) -> dict:
+        result = runner.invoke(app, [*args, "--json"], env=env)
+        assert result.exit_code == 0, f"{args}: exit {result.exit_code}\n{result.stdout}\n{result.stderr}"
+        return json.loads(result.stdout)["data"]
+
+    inventory = cli("new", "Inventory", "book_id=b1", "in_stock=100")["aggregate"]["id"]
+    for order in ("o1", "o2", "o3"):
+        cli("raise", "OrderShipped", f"order_id={order}", "book_id=b1", "quantity=2")
+    before = {r["handler"]: r for r in cli("subscriptions", "status")["subscriptions"]}
+    assert before["ManageInventory"]["lag"] == 3
+    processed = cli("process")
+    assert processed["handlers"]["ManageInventory"] == {"delivered": 3}
+    assert cli("show", "Inventory", inventory)["items"][0]["in_stock"] == 94
+    after = {r["handler"]: r for r in cli("subscriptions", "status")["subscriptions"]}
+    assert after["ManageInventory"]["lag"] == 0 and after["ManageInventory"]["dlq_depth"] == 0
+    assert cli("process")["handlers"].get("ManageInventory") in (None, {})  # nothing twice
+
+
+def test_run_handles_async_events_on_postgres_until_interrupted(postgres_server: RunningServer) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    reset(postgres_server)
+    url = postgres_server.url
+    domain = str(Path(__file__).parent / "broker_domain.py")
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_BROKER"}
+    env |= {"WORKBENCH_DOMAIN": domain, "WORKBENCH_STORE": url}
+    inventory = json.loads(
+        runner.invoke(app, ["new", "Inventory", "book_id=b1", "in_stock=10", "--json"], env=env).stdout
+    )
+    runner.invoke(app, ["raise", "OrderShipped", "order_id=o1", "book_id=b1", "quantity=4"], env=env)
+    worker = subprocess.Popen([sys.executable, "-m", "workbench", "run"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        stock = None
+        while time.monotonic() < deadline and stock != 6:
+            shown = runner.invoke(app, ["show", "Inventory", inventory["data"]["aggregate"]["id"], "--json"], env=env)
+            stock = json.loads(shown.stdout)["data"]["items"][0]["in_stock"]
+            time.sleep(0.2)
+        assert stock == 6
+    finally:
+        worker.send_signal(signal.SIGINT)
+        out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, out + err
+    assert "Traceback" not in err

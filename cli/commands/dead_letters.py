@@ -59,10 +59,38 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
     from workbench.core import dead_letters
 
     count = len(dead_letters.list_dead_letters(run.engine, handler=handler, category=category))
+    if verb == "Purge":  # only purge reaches the broker's dead letters too
+        count += len(_broker_letters(run, handler, category))
     if count and not _confirm(run, f"{verb} {_letters(min(count, limit or count))}?", yes):
         run.say("cancelled")
         return False
     return True
+
+
+def _broker_letters(run: Run, handler: str | None, category: str | None) -> list[tuple[str, Any]]:
+    """Dead letters on the server broker's ``<category>:dlq`` streams (none without a broker)."""
+    feed = run.engine.broker_feed
+    if feed is None:
+        return []
+    return [
+        (name, letter)
+        for name, letter in feed.dead_letter_rows()
+        if (handler is None or name == handler) and (category is None or letter.info.get("original_stream") == category)
+    ]
+
+
+def _broker_row(handler: str, letter: Any) -> dict[str, Any]:
+    """One broker dead letter as a ``dlq list`` row."""
+    return {
+        "id": letter.entry_id,
+        "handler": handler,
+        "type": letter.payload.get("type"),
+        "stream": letter.info.get("original_stream"),
+        "attempts": letter.info.get("retry_count"),
+        "error": letter.info.get("failure_reason"),
+        "message_id": letter.message_id,
+        "source": "redis",
+    }
 
 
 @command(dlq_app, "dlq list", write=False)
@@ -85,6 +113,7 @@ def list_(
     from workbench.core import dead_letters
 
     entries = dead_letters.list_dead_letters(run.engine, handler=handler, category=category)
+    on_broker = _broker_letters(run, handler, category)
     groups: dict[tuple[str, str], int] = {}
     for entry in entries:
         groups[(entry.handler, entry.error_type)] = groups.get((entry.handler, entry.error_type), 0) + 1
@@ -95,15 +124,27 @@ def list_(
                 "total": len(entries),
                 "groups": [{"handler": h, "error_type": e, "count": n} for (h, e), n in groups.items()],
                 "entries": [{k: v for k, v in e.__dict__.items() if k != "traceback"} for e in entries[:limit]],
+                "broker_entries": [_broker_row(h, d) for h, d in on_broker[:limit]],
             },
         )
         return 0
     from workbench.cli.render import short_ids
 
     shown = short_ids([e.id for e in entries])
-    if not entries:
+    if not entries and not on_broker:
         run.say("no dead letters")
         return 0
+    if on_broker:
+        rows = [_broker_row(h, d) for h, d in on_broker[:limit]]
+        run.out.print(
+            table(
+                f"{_letters(len(on_broker))} on the broker (source: redis)",
+                ["id", "handler", "type", "stream", "attempts", "error", "source"],
+                [[r["id"], r["handler"], r["type"], r["stream"], r["attempts"], r["error"], "redis"] for r in rows],
+            )
+        )
+        if not entries:
+            return 0
     run.out.print(
         table(
             "Dead letters by handler and error",
@@ -140,6 +181,9 @@ def inspect(run: Run, identifier: IdArg) -> int:
 
     from workbench.core import dead_letters
 
+    found = _broker_letter(run, identifier)
+    if found is not None:
+        return _inspect_broker_letter(run, *found)
     entry = dead_letters.get_dead_letter(run.engine, identifier)
     message = run.domain.event_store.get_message(entry.message_id)
     if run.json_mode:
@@ -161,6 +205,33 @@ def inspect(run: Run, identifier: IdArg) -> int:
         run.out.print("[bold]         data[/]:", json.dumps(message.data, indent=2, default=str), highlight=False)
     run.out.print("[bold]    traceback[/]:")
     run.out.print(entry.traceback.rstrip(), markup=False, highlight=False)
+    return 0
+
+
+def _broker_letter(run: Run, identifier: str) -> tuple[str, Any] | None:
+    """The broker dead letter whose entry id is ``identifier`` (Redis ids never clash with store ids)."""
+    return next(((h, d) for h, d in _broker_letters(run, None, None) if d.entry_id == identifier), None)
+
+
+def _inspect_broker_letter(run: Run, handler: str, letter: Any) -> int:
+    import json
+
+    row = _broker_row(handler, letter)
+    if run.json_mode:
+        run.envelope("dlq inspect", {"dead_letter": {**row, "info": letter.info}, "message": letter.payload})
+        return 0
+    for label, value in [
+        ("id", row["id"]),
+        ("source", "redis"),
+        ("handler", handler),
+        ("message", f"{row['type']} {row['stream']}"),
+        ("message id", row["message_id"]),
+        ("attempts", row["attempts"]),
+        ("error", row["error"]),
+    ]:
+        run.out.print(f"[bold]{label:>13}[/]: {value}", highlight=False)
+    data = json.dumps(letter.payload.get("data"), indent=2, default=str)
+    run.out.print("[bold]         data[/]:", data, markup=False, highlight=False)
     return 0
 
 
@@ -209,9 +280,32 @@ def replay(run: Run, identifier: IdArg) -> int:
     """Deliver one dead letter again, to its handler only."""
     from workbench.core import dead_letters
 
+    found = _broker_letter(run, identifier)
+    if found is not None:
+        return _replay_broker_letter(run, *found)
     with run.domain.domain_context():
         result = dead_letters.replay(run.engine, identifier)
     return _replay_results(run, "dlq replay", [result])
+
+
+def _replay_broker_letter(run: Run, handler: str, letter: Any) -> int:
+    """Re-deliver a Redis dead letter to its handler (once, by its receipt) and delete it."""
+    feed = run.engine.broker_feed
+    assert feed is not None  # found on it
+    error = None
+    with run.domain.domain_context():
+        try:
+            feed.replay_dead_letter(handler, letter)
+        except Exception as exc:  # the handler's failure is the outcome, reported on one line
+            error = f"{type(exc).__name__}: {exc}"
+    ok = error is None
+    if run.json_mode:
+        result = {"id": letter.entry_id, "handler": handler, "ok": ok, "error": error, "source": "redis"}
+        run.envelope("dlq replay", {"replayed": 1, "failed": 0 if ok else 1, "results": [result]},
+                     status="ok" if ok else "failure")  # fmt: skip
+    else:
+        run.say(f"replayed {letter.entry_id} to {handler}: " + ("ok" if ok else f"failed {error}"))
+    return 0 if ok else 1
 
 
 @command(dlq_app, "dlq replay-all", write=True)
@@ -271,8 +365,14 @@ def purge(
         return 1
     with run.domain.domain_context():
         purged = dead_letters.purge(run.engine, handler=handler, category=category)
+    on_broker = _broker_letters(run, handler, category)
+    feed = run.engine.broker_feed
+    for _, letter in on_broker:
+        assert feed is not None  # the letters came from it
+        feed.broker.remove_dead_letter(str(letter.info.get("original_stream")), letter.entry_id)
+    purged += len(on_broker)
     if run.json_mode:
-        run.envelope("dlq purge", {"purged": purged})
+        run.envelope("dlq purge", {"purged": purged, "purged_on_broker": len(on_broker)})
     else:
         run.say(f"purged {_letters(purged)}")
     return 0

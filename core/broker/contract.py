@@ -157,6 +157,18 @@ class BrokerContract:
         assert broker.dead_letters(stream) == []
         assert broker.summary(stream, "g").pending == {}
 
+    def test_a_claim_waits_out_the_backoff_of_each_entrys_delivery_count(self, broker: BrokerPort, stream: str) -> None:
+        # No clock: a backoff of "an hour" or "none" per delivery count decides, not sleeps.
+        hour = 3_600_000
+        broker.publish(stream, "m0", {"n": 0})
+        assert [d.attempts for d in broker.consume(stream, "g", "w")] == [1]
+        assert broker.claim_idle(stream, "g", "w", min_idle_ms=0, backoff_ms=lambda n: hour) == []
+        once = broker.claim_idle(stream, "g", "w", min_idle_ms=0, backoff_ms=lambda n: 0 if n == 1 else hour)
+        assert [(d.message_id, d.attempts) for d in once] == [("m0", 2)]
+        assert broker.claim_idle(stream, "g", "w", min_idle_ms=0, backoff_ms=lambda n: 0 if n == 1 else hour) == []
+        twice = broker.claim_idle(stream, "g", "w", min_idle_ms=0, backoff_ms=lambda n: 0)
+        assert [d.attempts for d in twice] == [3]
+
     def test_a_live_worker_takes_over_a_dead_consumers_pending_entries(self, broker: BrokerPort, stream: str) -> None:
         for n in range(4):
             broker.publish(stream, f"m{n}", {"n": n})

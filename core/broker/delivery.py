@@ -60,15 +60,30 @@ class BrokerSubscription:
             handler=self._deliver,
             max_attempts=max(config.max_retries, 1),
             retry_after_ms=claim_after_ms,
+            backoff_ms=self.backoff_ms,
         )
 
     def step(self, *, block_ms: int = 0) -> int:
         """Claim idle entries and read new ones; handle each; return how many were looked at."""
         return self.worker.step(block_ms=block_ms)
 
+    def backoff_ms(self, deliveries: int) -> int:
+        """Milliseconds an entry delivered ``deliveries`` times waits before its next attempt.
+
+        Redis cannot tell a failed delivery from one whose consumer died, so the first retry
+        waits just the claim timeout (a dead consumer's entries are taken over that soon); each
+        later one waits the embedded engine's schedule (``retry_delay_seconds`` doubled per
+        failed attempt), with the claim timeout as the floor.
+        """
+        return round(self.runner.config.retry_delay(deliveries - 1) * 1000) if deliveries > 1 else 0
+
     def _receipt(self, message_id: str) -> DocumentChange:
         key = f"{self.name}|{message_id}"
         return DocumentChange(RECEIPTS, "id", key, {"id": key, "handler": self.name, "message_id": message_id}, -1)
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Run the handler on one delivery unless its receipt says it ran; raise what it raised."""
+        self._deliver(delivery)
 
     def _deliver(self, delivery: Delivery) -> None:
         record = delivery.payload

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,9 +97,16 @@ class EmbeddedBroker:
                 state.pending.pop(int(entry_id), None)
 
     def claim_idle(
-        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        min_idle_ms: int,
+        count: int = 10,
+        backoff_ms: Callable[[int], int] | None = None,
     ) -> list[Delivery]:
-        """Take over entries pending for ``min_idle_ms`` or more; each claim counts as a delivery."""
+        """Take over entries pending for ``min_idle_ms`` (and their backoff) or more; each claim is a delivery."""
         with self._lock:
             target = self._stream(stream)
             state = target.groups.setdefault(group, _Group())
@@ -106,7 +114,8 @@ class EmbeddedBroker:
             claimed = []
             for index in sorted(state.pending):
                 entry = state.pending[index]
-                if (now - entry.delivered_at) * 1000 < min_idle_ms:
+                wait = max(min_idle_ms, backoff_ms(entry.attempts) if backoff_ms else 0)
+                if (now - entry.delivered_at) * 1000 < wait:
                     continue
                 state.pending[index] = _Pending(consumer, now, entry.attempts + 1)
                 claimed.append(self._delivery(stream, target, index, entry.attempts + 1))
@@ -134,6 +143,12 @@ class EmbeddedBroker:
         """The entries of ``<stream>:dlq``, oldest first."""
         with self._lock:
             return list(self._stream(dead_letter_stream(stream)).dead)
+
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """Drop entry ``entry_id`` of ``<stream>:dlq``."""
+        with self._lock:
+            dead = self._stream(dead_letter_stream(stream)).dead
+            dead[:] = [d for d in dead if d.entry_id != entry_id]
 
     def summary(self, stream: str, group: str) -> PendingSummary:
         """Entries not yet delivered to the group, and pending entries per consumer."""

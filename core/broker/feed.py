@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from workbench.core.broker import open_broker
 from workbench.core.broker.delivery import BrokerSubscription
 from workbench.core.broker.outbox import OutboxRelay
-from workbench.core.broker.port import BrokerPort
+from workbench.core.broker.port import BrokerPort, DeadLetter, Delivery
 from workbench.core.subscription_config import STREAM, resolve
 
 if TYPE_CHECKING:
@@ -92,6 +92,38 @@ class BrokerFeed:
                 }
             )
         return rows
+
+    def dead_letter_rows(self) -> list[tuple[str, DeadLetter]]:
+        """Each stream handler's entries of its ``<category>:dlq`` on the broker, oldest first.
+
+        Returns:
+            ``(handler name, dead letter)`` pairs; the dlq stream is shared by the category's
+            groups, so each entry goes to the group that dead-lettered it.
+        """
+        rows = []
+        for subscription in self.subscriptions:
+            for letter in self.broker.dead_letters(subscription.runner.category):
+                if letter.info.get("consumer_group") == subscription.name:
+                    rows.append((subscription.name, letter))
+        return rows
+
+    def replay_dead_letter(self, handler: str, letter: DeadLetter) -> None:
+        """Deliver a broker dead letter to its handler again, then delete it from the dlq stream.
+
+        The delivery goes through the handler's receipt, so a letter whose effects were
+        committed before (a replay interrupted before the delete) does not run twice.
+
+        Raises:
+            Exception: what the handler raised; the letter then stays on the dlq stream.
+        """
+        subscription = next(s for s in self.subscriptions if s.name == handler)
+        stream = str(letter.info.get("original_stream") or subscription.runner.category)
+        attempts = int(letter.info.get("retry_count") or 0) + 1
+        delivery = Delivery(
+            stream, str(letter.info.get("original_id", "")), letter.message_id, letter.payload, attempts
+        )
+        subscription.deliver(delivery)
+        self.broker.remove_dead_letter(stream, letter.entry_id)
 
     def close(self) -> None:
         """Release the broker connection."""

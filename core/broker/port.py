@@ -13,6 +13,7 @@ again without a consumer seeing the message twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -100,9 +101,26 @@ class BrokerPort(Protocol):
         ...
 
     def claim_idle(
-        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        min_idle_ms: int,
+        count: int = 10,
+        backoff_ms: Callable[[int], int] | None = None,
     ) -> list[Delivery]:
-        """Take over pending deliveries idle for ``min_idle_ms`` or more (a dead consumer's, or retries)."""
+        """Take over pending deliveries idle for ``min_idle_ms`` or more (a dead consumer's, or retries).
+
+        Args:
+            stream: The stream.
+            group: The consumer group.
+            consumer: The consumer taking the entries over.
+            min_idle_ms: The least idle time of any claimed entry.
+            count: At most this many entries.
+            backoff_ms: When given, an entry delivered ``n`` times is claimed only once it has
+                also been idle for ``backoff_ms(n)`` (retries that wait longer each attempt).
+        """
         ...
 
     def dead_letter(self, delivery: Delivery, group: str, *, reason: str) -> None:
@@ -111,6 +129,10 @@ class BrokerPort(Protocol):
 
     def dead_letters(self, stream: str) -> list[DeadLetter]:
         """The entries of ``<stream>:dlq``, oldest first."""
+        ...
+
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """Delete entry ``entry_id`` of ``<stream>:dlq`` (after a replay); a missing one is no error."""
         ...
 
     def summary(self, stream: str, group: str) -> PendingSummary:

@@ -12,6 +12,7 @@ one-line :class:`BrokerError` naming the extra to install.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,20 +110,52 @@ class RedisStreamsBroker:
             self._call("ack", self._client.xack, stream, group, *entry_ids)
 
     def claim_idle(
-        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        min_idle_ms: int,
+        count: int = 10,
+        backoff_ms: Callable[[int], int] | None = None,
     ) -> list[Delivery]:
-        """XAUTOCLAIM entries pending for ``min_idle_ms`` or more, with their delivery counts."""
+        """XAUTOCLAIM entries pending for ``min_idle_ms`` or more, with their delivery counts.
+
+        With ``backoff_ms``, XPENDING picks the entries whose idle time also covers the backoff
+        of their delivery count, and XCLAIM takes just those (XAUTOCLAIM has one idle bound).
+        """
         self.ensure_group(stream, group)
-        reply = self._call(
-            "claim", self._client.xautoclaim, stream, group, consumer, min_idle_ms, start_id="0-0", count=count
-        )
-        entries = [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+        if backoff_ms is None:
+            reply = self._call(
+                "claim", self._client.xautoclaim, stream, group, consumer, min_idle_ms, start_id="0-0", count=count
+            )
+            claimed = reply[1]
+        else:
+            claimed = self._claim_due(stream, group, consumer, min_idle_ms, count, backoff_ms)
+        entries = [(entry_id, fields) for entry_id, fields in claimed if fields]
         if not entries:
             return []
         attempts = self._attempts(stream, group, consumer, [entry_id for entry_id, _ in entries])
         return [
             self._delivery(stream, entry_id, fields, attempts.get(_text(entry_id), 1)) for entry_id, fields in entries
         ]
+
+    def _claim_due(
+        self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int, backoff_ms: Callable[[int], int]
+    ) -> list[Any]:
+        # Read more pending rows than we claim: entries still waiting out their backoff are skipped.
+        rows = self._call(
+            "pending", self._client.xpending_range, stream, group, min="-", max="+", count=count * 10, idle=min_idle_ms
+        )
+        due = [
+            row["message_id"]
+            for row in rows
+            if int(row["time_since_delivered"]) >= max(min_idle_ms, backoff_ms(int(row["times_delivered"])))
+        ][:count]
+        if not due:
+            return []
+        # XCLAIM re-checks the idle time, so two consumers racing for one entry claim it once.
+        return list(self._call("claim", self._client.xclaim, stream, group, consumer, min_idle_ms, due))
 
     def _attempts(self, stream: str, group: str, consumer: str, entry_ids: list[Any]) -> dict[str, int]:
         low, high = _text(entry_ids[0]), _text(entry_ids[-1])
@@ -162,6 +195,10 @@ class RedisStreamsBroker:
             info = body.pop("_dlq_metadata", {})
             letters.append(DeadLetter(_text(entry_id), _text(fields[b"id"]), body, info))
         return letters
+
+    def remove_dead_letter(self, stream: str, entry_id: str) -> None:
+        """XDEL the entry from ``<stream>:dlq``."""
+        self._call("remove dead letter", self._client.xdel, dead_letter_stream(stream), entry_id)
 
     def summary(self, stream: str, group: str) -> PendingSummary:
         """XINFO GROUPS (lag) and XPENDING (pending per consumer)."""

@@ -42,6 +42,7 @@ class BrokerWorker:
         max_attempts: int = 3,
         retry_after_ms: int = 1000,
         batch: int = 10,
+        backoff_ms: Callable[[int], int] | None = None,
     ) -> None:
         self.broker = broker
         self.stream = stream
@@ -51,13 +52,19 @@ class BrokerWorker:
         self.max_attempts = max_attempts
         self.retry_after_ms = retry_after_ms
         self.batch = batch
+        self.backoff_ms = backoff_ms
         self.tally = WorkerTally()
         broker.ensure_group(stream, group)
 
     def step(self, *, block_ms: int = 0) -> int:
         """Claim idle deliveries, read new ones, handle them all; return how many were handled."""
         claimed = self.broker.claim_idle(
-            self.stream, self.group, self.consumer, min_idle_ms=self.retry_after_ms, count=self.batch
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_ms=self.retry_after_ms,
+            count=self.batch,
+            backoff_ms=self.backoff_ms,
         )
         self.tally.claimed += len(claimed)
         fresh = self.broker.consume(
