@@ -162,9 +162,13 @@ class Engine:
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, self._on_signal)
+        # A blocked signal mask is inherited from whatever started us (a supervisor, a test
+        # runner, a shell script that blocked SIGINT): the stop signals would never arrive.
+        mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, set(previous))
         try:
             yield
         finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 

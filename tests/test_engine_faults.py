@@ -357,12 +357,24 @@ def started_runs():
             proc.communicate()
 
 
-def _start_blocked_run(tmp_path: Path, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
+def _start_blocked_run(
+    tmp_path: Path, started: list[subprocess.Popen[str]], *, masked: bool = False
+) -> subprocess.Popen[str]:
     (tmp_path / "domain.py").write_text(BLOCKING_DOMAIN)
     workbench = [sys.executable, "-m", "workbench", "--domain", "domain.py", "--store", "st"]
     for n in (1, 2):
         subprocess.run([*workbench, "raise", "Started", f"n={n}"], cwd=tmp_path, check=True, capture_output=True)
-    proc = subprocess.Popen([*workbench, "run"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+
+    def block_stop_signals() -> None:  # as a supervisor or test runner with SIGINT blocked would pass on
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    proc = subprocess.Popen(
+        [*workbench, "run"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=block_stop_signals if masked else None,
+    )
     started.append(proc)
     assert proc.stderr is not None
     while not (tmp_path / "entered-1").exists():  # the handler is now blocked in time.sleep
@@ -402,8 +414,9 @@ def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_pa
     assert _done_refs(tmp_path) == ["1", "2"]
 
 
-def test_the_first_signal_stops_run_after_the_current_message(tmp_path, started_runs):
-    proc = _start_blocked_run(tmp_path, started_runs)
+@pytest.mark.parametrize("masked", [False, True], ids=["plain", "started-with-stop-signals-blocked"])
+def test_the_first_signal_stops_run_after_the_current_message(tmp_path, started_runs, masked):
+    proc = _start_blocked_run(tmp_path, started_runs, masked=masked)
     proc.send_signal(signal.SIGINT)
     # the stop is asked for while the handler still blocks; then the handler finishes
     (tmp_path / "release").touch()
