@@ -83,24 +83,24 @@ def domain_tree(data: dict[str, Any]) -> Tree:
     return tree
 
 
+def _add_fields(node: Tree, element: dict[str, Any]) -> None:
+    """An element's fields, then its invariants by stage."""
+    for name, desc in element["fields"].items():
+        node.add(f"{name}: {desc}")
+    for stage, methods in element["invariants"].items():
+        node.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+
+
 def _add_model(tree: Tree, data: dict[str, Any]) -> None:
     """Value objects with their fields and invariants, then domain and application services."""
     if data.get("entities"):
         node = tree.add("Entities")
         for entity in data["entities"]:
-            child = node.add(f"[bold cyan]{entity['name']}[/] (part of {entity['part_of']})")
-            for name, desc in entity["fields"].items():
-                child.add(f"{name}: {desc}")
-            for stage, methods in entity["invariants"].items():
-                child.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+            _add_fields(node.add(f"[bold cyan]{entity['name']}[/] (part of {entity['part_of']})"), entity)
     if data.get("value_objects"):
         node = tree.add("Value objects")
         for value_object in data["value_objects"]:
-            child = node.add(f"[bold cyan]{value_object['name']}[/]")
-            for name, desc in value_object["fields"].items():
-                child.add(f"{name}: {desc}")
-            for stage, methods in value_object["invariants"].items():
-                child.add(f"[dim]invariant.{stage}: {', '.join(methods)}[/]")
+            _add_fields(node.add(f"[bold cyan]{value_object['name']}[/]"), value_object)
     if data.get("domain_services"):
         node = tree.add("Domain services")
         for service in data["domain_services"]:

@@ -7,8 +7,8 @@ from typing import Any
 from workbench.core._model import BaseModel
 from workbench.core.entity import attach_children
 from workbench.core.event import BaseEvent, build_record
-from workbench.core.exceptions import ConfigurationError, IncorrectUsageError, ValidationError
-from workbench.core.invariants import check
+from workbench.core.exceptions import ConfigurationError, IncorrectUsageError
+from workbench.core.invariants import check, guarded_set
 from workbench.core.message import Message
 
 
@@ -54,15 +54,7 @@ class BaseAggregate(BaseModel):
         if not invariants or name not in meta.fields or values.get("_atomic"):
             self._validated_set(name, value)
         else:
-            check(self, invariants, "pre")
-            before = values.get(name)
-            self._validated_set(name, value)
-            try:
-                check(self, invariants, "post")
-            except ValidationError:
-                # The rule holds again: the aggregate keeps the value it had.
-                values[name] = before
-                raise
+            guarded_set(self, name, value, [(self, invariants)])
         if name in meta.options.get("associations", ()):
             attach_children(self)
 

@@ -21,7 +21,7 @@ from workbench.core.exceptions import (
 )
 from workbench.core.fields import Auto, FieldInvalid
 from workbench.core.fields.associations import HasMany, HasOne, Reference, _Association
-from workbench.core.invariants import check, collect_invariants
+from workbench.core.invariants import check, collect_invariants, guarded_set
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
@@ -55,18 +55,7 @@ class BaseEntity(BaseModel):
         if (not invariants and not root_rules) or name not in self.meta_.fields:
             self._validated_set(name, value)
             return
-        check(self, invariants, "pre")
-        if root_rules:
-            check(root, root_rules, "pre")
-        before = values.get(name)
-        self._validated_set(name, value)
-        try:
-            check(self, invariants, "post")
-            if root_rules:
-                check(root, root_rules, "post")
-        except ValidationError:
-            values[name] = before
-            raise
+        guarded_set(self, name, value, [(self, invariants), (root, root_rules or {})])
 
     def __getattr__(self, name: str) -> Any:
         # `line.order_id`: the identity held by the Reference field `order`.

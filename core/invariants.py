@@ -81,6 +81,27 @@ def check(instance: Any, invariants: Invariants, stage: str) -> None:
         raise ValidationError(errors)
 
 
+def guarded_set(instance: Any, name: str, value: Any, guards: list[tuple[Any, Invariants]]) -> None:
+    """Set field ``name`` of ``instance``, running each ``(owner, invariants)`` pre-check before and
+    post-check after; when a post-check fails, the field gets back the value it had.
+
+    Raises:
+        ValidationError: the value is invalid, or an invariant failed.
+    """
+    for owner, rules in guards:
+        check(owner, rules, "pre")
+    values = instance.__dict__
+    before = values.get(name)
+    instance._validated_set(name, value)
+    try:
+        for owner, rules in guards:
+            check(owner, rules, "post")
+    except ValidationError:
+        # The rule holds again: the owner keeps the value it had.
+        values[name] = before
+        raise
+
+
 def _field_values(instance: Any) -> dict[str, Any]:
     """The field values of ``instance``, lists and dicts copied so in-place changes can be undone."""
     values = {}
