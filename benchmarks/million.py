@@ -135,8 +135,10 @@ def cached_store(events: int, rebuild: bool) -> tuple[Path, dict[str, object]]:
         folder.mkdir(parents=True)
         (folder / "domain.py").write_text(DOMAIN_FILE.format(benchmarks=str(HERE)))
         print(f"building a store of {events:,} ship cycles in {folder} ...", flush=True)
-        meta = build_store(folder, events)
-        meta_file.write_text(json.dumps(meta))
+        # In a child process: a parent grown by the build would inflate every measured
+        # child's peak RSS (a forked child starts with the parent's pages until it execs).
+        subprocess.run([sys.executable, __file__, "--build-into", str(folder), "--events", str(events)], check=True)
+        meta = json.loads(meta_file.read_text())
         print(f"built in {meta['build_seconds']:.0f}s (normal sync engine, one commit per save)")
     meta = json.loads(meta_file.read_text())
     print(
@@ -193,7 +195,13 @@ def main() -> None:
     # Small enough that tests/test_benchmarks.py can run it as is on a loaded machine: the
     # time goes to interpreter start-up in seven child commands, not to the store.
     parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 events, 1 run")
+    parser.add_argument("--build-into", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_into is not None:
+        tune_gc()
+        meta = build_store(args.build_into, args.events)
+        (args.build_into / "meta.json").write_text(json.dumps(meta))
+        return
     events = args.events or (5_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
     store_stamp()  # now, while ship_cycle.py on disk matches the imported build_domain

@@ -31,7 +31,7 @@ def fill(path: Path, n: int = 5) -> None:
 
 
 def snapshot_of(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.name != "LOCK"}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file() and p.name != "LOCK"}
 
 
 def test_journal_is_readable_json_lines(store_dir):
@@ -42,17 +42,21 @@ def test_journal_is_readable_json_lines(store_dir):
     assert {op[0] for op in ops} == {"put", "ev"}
 
 
-def test_stock_tinydb_opens_the_compacted_snapshot(store_dir):
+def test_stock_tinydb_opens_the_compacted_tables_and_events_are_json_lines(store_dir):
     from tinydb import TinyDB
 
     fill(store_dir, 3)
     with open_store(store_dir) as store:
         store.compact()
-    db = TinyDB(store_dir / "snapshot.json", access_mode="r")
-    assert len(db.table("events")) == 3
+    meta = json.loads((store_dir / "snapshot.json").read_text())["_meta"]["1"]
+    table_file = store_dir / "tables" / meta["table_files"]["aggregate:inventory"]
+    db = TinyDB(table_file, access_mode="r")
     assert {doc["book_id"] for doc in db.table("aggregate:inventory").all()} == {"b"}
     assert db.table("aggregate:inventory").all()[0]["in_stock"] == 97
     db.close()
+    # Events are plain JSON lines, in global order.
+    lines = (store_dir / "events" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["global_position"] for line in lines] == [1, 2, 3]
 
 
 def test_torn_tail_is_reported_cut_and_never_half_applied(store_dir):

@@ -21,9 +21,14 @@ def indexes(state: StoreState) -> tuple:
 
 @given(st.lists(streams, max_size=40), st.integers(min_value=0, max_value=40))
 def test_loading_in_batches_equals_appending_one_by_one(names, split):
-    records = [
-        {"id": f"e{i}", "stream_name": name, "stream_category": name.rpartition("-")[0]} for i, name in enumerate(names)
-    ]
+    seen: dict[str, int] = {}
+    records = []
+    for i, name in enumerate(names):
+        # As stored: every record carries its position in its stream.
+        seen[name] = seen.get(name, -1) + 1
+        records.append(
+            {"id": f"e{i}", "stream_name": name, "stream_category": name.rpartition("-")[0], "position": seen[name]}
+        )
     one_by_one, batches = StoreState(), StoreState()
     for record in records:
         one_by_one.apply([["ev", record]])

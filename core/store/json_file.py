@@ -26,13 +26,13 @@ from typing import Any
 
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
-from workbench.core.store import journal
+from workbench.core.store import journal, snapshot
 from workbench.core.store._files import file_id as _file_id
 from workbench.core.store._files import write_atomically as _write_atomically
 from workbench.core.store._lock import CommitLock
 from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
-from workbench.core.store.snapshot import EVENTS_TABLE, FORMAT_VERSION, META_TABLE, missing_commits, tinydb_document
+from workbench.core.store.snapshot import EVENTS_TABLE, FORMAT_VERSION, META_TABLE, missing_commits
 from workbench.core.store.state import Op, StoreState
 from workbench.core.store.storable import unstorable_value
 
@@ -81,6 +81,7 @@ class JsonFilePersistence:
         self._journal_path = str(self.path / JOURNAL)
         self._snapshot_size = 0
         self._journal_version = JOURNAL_FORMAT
+        self._old_snapshot = False  # a format-1 snapshot was read: the first writer rewrites it
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"store path {self.path} exists and is not a folder")
         if not read_only:
@@ -95,9 +96,18 @@ class JsonFilePersistence:
     def load(self, state: StoreState) -> LoadReport:
         """Read the snapshot, then replay the journal lines after it."""
         previous: tuple[int, int] | None = None
+        moved = 0
         while True:
             report = LoadReport()
-            snapshot_seq = self._load_snapshot(state, report)
+            try:
+                snapshot_seq = self._load_snapshot(state, report)
+            except snapshot.SnapshotMoved:
+                # Another process compacted between our reading snapshot.json and its files.
+                moved += 1
+                if moved > 20:
+                    raise
+                state.__init__()  # type: ignore[misc]
+                continue
             behind = self._replay_journal(state, report, snapshot_seq)
             if behind is None:
                 break
@@ -152,7 +162,12 @@ class JsonFilePersistence:
                 f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
             )
         try:
-            self._fill_from_snapshot(state, data, meta)
+            if version >= 2:
+                self._snapshot_size = snapshot.open_format_2(self.path, state, meta)
+            else:
+                self._fill_from_snapshot(state, data, meta)
+                self._old_snapshot = bool(state.events or state.tables)
+                self._snapshot_size = len(raw)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             what = f"a document without {exc.args[0]!r}" if isinstance(exc, KeyError) else f"the wrong shape ({exc})"
             raise StoreCorruptError(f"snapshot {path} is damaged ({what}); the store was left untouched") from None
@@ -160,7 +175,6 @@ class JsonFilePersistence:
             raise StoreCorruptError(f"snapshot {path} is damaged (seq {seq!r}); the store was left untouched")
         state.seq = seq
         report.snapshot_seq = seq
-        self._snapshot_size = len(raw)
         return seq
 
     @staticmethod
@@ -392,10 +406,15 @@ class JsonFilePersistence:
             self._lock = lock
 
     def _snapshot_changed(self) -> None:
+        """Another process compacted: what a rewrite would cost us now is its table files' size."""
+        size = 0
         try:
-            self._snapshot_size = os.stat(self.path / SNAPSHOT).st_size
+            size = os.stat(self.path / SNAPSHOT).st_size
+            with os.scandir(self.path / snapshot.TABLES) as entries:
+                size += sum(entry.stat().st_size for entry in entries if entry.name.endswith(".json"))
         except OSError:
-            self._snapshot_size = 0
+            pass
+        self._snapshot_size = size
 
     def _apply_lines(
         self, state: StoreState, path: Path, raw: bytes, header: journal.Header, end: journal.ScanEnd, *, offset: int
@@ -439,8 +458,9 @@ class JsonFilePersistence:
                 self._journal_size = len(journal.header_line(state.seq))
                 self._journal_version = JOURNAL_FORMAT
                 self._journal_id = _file_id(os.stat(path))
-            elif self._journal_version < JOURNAL_FORMAT:
-                # Lines are appended in the current format, so move the old ones into a snapshot.
+            if self._journal_version < JOURNAL_FORMAT or self._old_snapshot:
+                # Lines are appended in the current format, and a format-1 snapshot is read
+                # whole at every open: rewrite both once, now.
                 self._write_snapshot_and_journal(state)
             if self._fd is None:
                 self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
@@ -496,9 +516,8 @@ class JsonFilePersistence:
         self._write_snapshot_and_journal(state)
 
     def _write_snapshot_and_journal(self, state: StoreState) -> None:
-        raw = orjson.dumps(tinydb_document(state))
-        _write_atomically(self.path / SNAPSHOT, raw)
-        self._snapshot_size = len(raw)
+        self._snapshot_size = snapshot.write(self.path, state)
+        self._old_snapshot = False
         header = journal.header_line(state.seq)
         _write_atomically(self.path / JOURNAL, header)
         self._journal_size = len(header)

@@ -1,14 +1,44 @@
-"""The snapshot file's format: TinyDB's storage layout plus a ``_meta`` table."""
+"""The snapshot: what compaction writes, and how a store opens it without reading it all.
+
+Format 2 (written now)::
+
+    snapshot.json          TinyDB's layout holding only a ``_meta`` table: the format, the last
+                           commit it holds, each table's key field and file, and the manifest
+                           of the event files (how many events, how many bytes of each file)
+    tables/<n>.<seq>.json  one table per file, in TinyDB's layout ({table: {doc_id: doc}});
+                           rewritten only when the table changed since the last compaction
+    events/                the events, appended to (see :mod:`workbench.core.store.segments`)
+
+Format 1 (older stores, still read, and rewritten as format 2 by the first writer):
+``snapshot.json`` held every table and the ``events`` table.
+
+Each step of a compaction leaves the store readable: event files grow past what the
+published manifest records (readers stop there), new table files get new names, and
+``snapshot.json`` is replaced atomically last; old table files go once nothing points at
+them (a process that opened them before keeps reading them).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
 
+import orjson
+from workbench.core.exceptions import StoreCorruptError
+from workbench.core.store import segments
+from workbench.core.store._files import write_atomically
+from workbench.core.store.segments import Segments
 from workbench.core.store.state import StoreState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 EVENTS_TABLE = "events"
 META_TABLE = "_meta"
+TABLES = "tables"
+
+
+class SnapshotMoved(Exception):
+    """A table file named by the snapshot was gone: another process compacted; read again."""
 
 
 def missing_commits(snapshot_seq: int, base_seq: int) -> str:
@@ -27,8 +57,135 @@ def tinydb_document(state: StoreState) -> dict[str, Any]:
     """
     data: dict[str, Any] = {
         META_TABLE: {"1": {"format": FORMAT_VERSION, "seq": state.seq, "tables": state.key_fields}},
-        EVENTS_TABLE: {str(i + 1): record for i, record in enumerate(state.events)},
+        EVENTS_TABLE: {str(i + 1): state.record(i) for i in range(state.event_count())},
     }
-    for table, rows in state.tables.items():
-        data[table] = {str(i + 1): doc for i, doc in enumerate(rows.values())}
+    for table in state.table_names():
+        data[table] = {str(i + 1): doc for i, doc in enumerate(state.rows(table).values())}
     return data
+
+
+# -- format 2: opening ----------------------------------------------------------------
+
+
+def open_format_2(folder: Path, state: StoreState, meta: dict[str, Any]) -> int:
+    """Point ``state`` at the snapshot's files (reading none of them yet); returns the bytes of its tables.
+
+    Raises:
+        SnapshotMoved: a table file is gone (another process compacted meanwhile).
+        StoreCorruptError: an event file is shorter than the snapshot records.
+    """
+    manifest = meta.get("events") or segments.empty_manifest()
+    events_folder = folder / segments.FOLDER
+    for name, size in manifest["sizes"].items():
+        try:
+            actual = os.stat(events_folder / name).st_size
+        except FileNotFoundError:
+            actual = -1
+        if actual < size:
+            what = "is missing" if actual < 0 else f"holds {actual} bytes"
+            raise StoreCorruptError(
+                f"{events_folder / name} {what} where the snapshot records {size}; the store was left untouched"
+            )
+    if manifest["count"]:
+        state.base = Segments(events_folder, manifest)
+        state.base_count = manifest["count"]
+    total = 0
+    key_fields: dict[str, str] = meta["tables"]
+    for table, file_name in meta.get("table_files", {}).items():
+        path = folder / TABLES / file_name
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - kept open: the loader may run after the file is replaced
+        except FileNotFoundError:
+            raise SnapshotMoved(str(path)) from None
+        total += os.fstat(handle.fileno()).st_size
+        state.key_fields[table] = key_fields[table]
+        state.lazy_tables[table] = _table_loader(handle, path, table, key_fields[table])
+    for table, key_field in key_fields.items():
+        if table not in state.lazy_tables:
+            state.key_fields[table] = key_field
+            state.tables.setdefault(table, {})
+    return total
+
+
+def _table_loader(handle: BinaryIO, path: Path, table: str, key_field: str) -> Any:
+    def load() -> dict[Any, dict[str, Any]]:
+        try:
+            with handle:
+                handle.seek(0)
+                data = orjson.loads(handle.read())
+            docs = data[table].values()
+            return {doc[key_field]: doc for doc in docs}
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreCorruptError(f"table file {path} is damaged ({exc!r}); the store was left untouched") from None
+
+    return load
+
+
+# -- format 2: writing ----------------------------------------------------------------
+
+
+def read_meta(folder: Path) -> dict[str, Any] | None:
+    """The published snapshot's ``_meta`` (None without one); call with the writer lock held."""
+    try:
+        raw = (folder / "snapshot.json").read_bytes()
+    except FileNotFoundError:
+        return None
+    meta: dict[str, Any] = orjson.loads(raw)[META_TABLE]["1"]
+    return meta
+
+
+def write(folder: Path, state: StoreState) -> int:
+    """Write ``state`` as a format-2 snapshot (the writer lock held); returns its tables' bytes.
+
+    Appends the events the published snapshot lacks, rewrites only changed tables, then
+    publishes the new ``snapshot.json`` and removes table files nothing points at. Rebases
+    ``state`` on the new event files.
+    """
+    published = read_meta(folder)
+    if published is not None and published.get("format") != FORMAT_VERSION:
+        published = None  # a format-1 snapshot: everything is written anew
+    manifest = (published or {}).get("events") or segments.empty_manifest()
+    events_folder = folder / segments.FOLDER
+    on_disk = manifest["count"]
+    total = state.event_count()
+    if on_disk > total:
+        raise StoreCorruptError(f"store {folder} holds {on_disk} compacted events, more than the {total} read")
+    base = Segments(events_folder, manifest) if on_disk else None
+    new_records = [state.record(i) for i in range(on_disk, total)]
+    manifest = segments.append(events_folder, manifest, new_records, base)
+    if base is not None:
+        base.close()
+    files: dict[str, str] = dict((published or {}).get("table_files", {}))
+    numbers = [int(name.split(".", 1)[0]) for name in files.values()]
+    next_number = max(numbers, default=0) + 1
+    (folder / TABLES).mkdir(exist_ok=True)
+    for table in state.table_names():
+        if table in files and table not in state.dirty:
+            continue
+        number = int(files[table].split(".", 1)[0]) if table in files else next_number
+        next_number = max(next_number, number + 1)
+        name = f"{number}.{state.seq}.json"
+        rows = state.rows(table)
+        body = orjson.dumps({table: {str(i + 1): doc for i, doc in enumerate(rows.values())}})
+        write_atomically(folder / TABLES / name, body)
+        files[table] = name
+    for table in list(files):
+        if table not in state.key_fields:
+            del files[table]
+    meta = {
+        "format": FORMAT_VERSION,
+        "seq": state.seq,
+        "tables": dict(state.key_fields),
+        "table_files": files,
+        "events": manifest,
+    }
+    write_atomically(folder / "snapshot.json", orjson.dumps({META_TABLE: {"1": meta}}))
+    keep = set(files.values())
+    size = 0
+    for path in (folder / TABLES).iterdir():
+        if path.name in keep:
+            size += path.stat().st_size
+        elif path.name.endswith((".json", ".json.tmp")):
+            path.unlink(missing_ok=True)  # readers that opened it keep their descriptor
+    state.rebase(Segments(events_folder, manifest) if manifest["count"] else None)
+    return size

@@ -6,14 +6,22 @@ replaying a journal and committing live go through one code path:
 * ``["put", table, key_field, doc]`` inserts or replaces ``doc`` under ``doc[key_field]``;
 * ``["del", table, key]`` removes a document;
 * ``["ev", record]`` appends an event record whose positions are already assigned.
+
+Events compacted to disk (:class:`~workbench.core.store.segments.Segments`) are the
+``base``: read on demand, never held here. ``events`` and the indexes below hold the
+events committed after it (the *tail*), with global indexes. Tables written by
+compaction load on first use; ops for a table not loaded yet wait for it.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Hashable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core.store.segments import Segments
 
 Op = list[Any]
 # JSON scalars: hashable without asking the (slow) Hashable ABC.
@@ -26,13 +34,20 @@ class StoreState:
     def __init__(self) -> None:
         self.tables: dict[str, dict[Any, dict[str, Any]]] = {}
         self.key_fields: dict[str, str] = {}
-        self.events: list[dict[str, Any]] = []
+        # Tables on disk not read yet: table -> loader, and the ops waiting for it.
+        self.lazy_tables: dict[str, Callable[[], dict[Any, dict[str, Any]]]] = {}
+        self._waiting: dict[str, list[Op]] = {}
+        # Tables changed since the last snapshot (compaction rewrites only these).
+        self.dirty: set[str] = set()
+        self.base: Segments | None = None
+        self.base_count = 0
+        self.events: list[dict[str, Any]] = []  # the tail: event index base_count + i
         # stream -> its event indexes: an int while it holds one event (most streams of a
         # large store do, and an int costs a tenth of an array), then an int array.
         self.streams: dict[str, int | array[int]] = {}
         self.categories: dict[str, array[int]] = {}
         self.event_ids: dict[str, int] = {}
-        # category -> how many streams hold its events (kept as streams appear).
+        # category -> how many tail streams are new (their first event is in the tail).
         self.stream_counts: dict[str, int] = {}
         # (table, field) -> value -> {key: None}; built on first query, kept up to date.
         self._indexes: dict[tuple[str, str], dict[Any, dict[Any, None]]] = {}
@@ -48,14 +63,22 @@ class StoreState:
             if kind == "ev":
                 self._append_event(op[1])
             elif kind == "put":
-                self._put(op[1], op[2], op[3])
+                self.dirty.add(op[1])
+                if op[1] in self.lazy_tables:
+                    self._waiting.setdefault(op[1], []).append(op)
+                else:
+                    self._put(op[1], op[2], op[3])
             elif kind == "del":
-                self._delete(op[1], op[2])
+                self.dirty.add(op[1])
+                if op[1] in self.lazy_tables:
+                    self._waiting.setdefault(op[1], []).append(op)
+                else:
+                    self._delete(op[1], op[2])
             else:  # pragma: no cover - guarded by the journal checksum
                 raise ValueError(f"unknown store op {kind!r}")
 
     def _append_event(self, record: dict[str, Any]) -> None:
-        index = len(self.events)
+        index = self.base_count + len(self.events)
         self.events.append(record)
         self.event_ids[record["id"]] = index
         # Position lists are int arrays: unlike lists, the garbage collector never has to
@@ -64,8 +87,9 @@ class StoreState:
         stream = self.streams.get(name)
         if stream is None:
             self.streams[name] = index
-            counts = self.stream_counts
-            counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
+            if record["position"] == 0:
+                counts = self.stream_counts
+                counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
         elif type(stream) is int:
             self.streams[name] = array("q", (stream, index))
         else:
@@ -78,7 +102,7 @@ class StoreState:
 
     def load_events(self, records: list[dict[str, Any]]) -> None:
         """Append many records at once (opening a store): one pass, arrays built at the end."""
-        base = len(self.events)
+        base = self.base_count + len(self.events)
         self.events.extend(records)
         ids = self.event_ids
         streams: dict[str, Any] = {}  # name -> first index, or a list once it has two
@@ -91,7 +115,7 @@ class StoreState:
             stream = streams.get(name)
             if stream is None:
                 streams[name] = index
-                if name not in known:
+                if name not in known and record.get("position", 0) == 0:
                     counts[record["stream_category"]] = counts.get(record["stream_category"], 0) + 1
             elif type(stream) is int:
                 streams[name] = [stream, index]
@@ -107,7 +131,7 @@ class StoreState:
             if current is None:
                 known[name] = positions if type(positions) is int else array("q", positions)
             else:
-                known[name] = array("q", self.stream_indexes(name)) + array(
+                known[name] = array("q", self._tail_indexes(name)) + array(
                     "q", (positions,) if type(positions) is int else positions
                 )
         for name, positions in categories.items():
@@ -161,8 +185,11 @@ class StoreState:
         """An independent copy (documents and records are shared: commits never mutate
         stored ones, they replace them)."""
         twin = StoreState()
+        for name in list(self.lazy_tables):
+            self._load_table(name)  # a scratch copy is changed freely: it needs every table
         twin.tables = {name: dict(rows) for name, rows in self.tables.items()}
         twin.key_fields = dict(self.key_fields)
+        twin.base, twin.base_count = self.base, self.base_count
         twin.events = list(self.events)
         twin.streams = {name: p if type(p) is int else array("q", p) for name, p in self.streams.items()}  # type: ignore[arg-type]
         twin.categories = {name: array("q", positions) for name, positions in self.categories.items()}
@@ -171,16 +198,48 @@ class StoreState:
         twin.seq = self.seq
         return twin
 
+    def rebase(self, base: Segments | None) -> None:
+        """After compaction: the events now live in ``base``, so the tail starts empty."""
+        total = self.event_count()
+        self.base = base
+        self.base_count = base.count if base is not None else 0
+        assert self.base_count == total, (self.base_count, total)
+        self.events = []
+        self.streams = {}
+        self.categories = {}
+        self.event_ids = {}
+        self.stream_counts = {}
+        self.dirty = set()
+
     # -- documents --------------------------------------------------------------------
 
     def get(self, table: str, key: Any) -> dict[str, Any] | None:
         """The document stored under ``key``, or None."""
         rows = self.tables.get(table)
+        if rows is None and table in self.lazy_tables:
+            rows = self._load_table(table)
         return rows.get(key) if rows is not None else None
 
     def rows(self, table: str) -> dict[Any, dict[str, Any]]:
         """All documents of ``table`` by key (do not mutate)."""
-        return self.tables.get(table, {})
+        rows = self.tables.get(table)
+        if rows is None:
+            return self._load_table(table) if table in self.lazy_tables else {}
+        return rows
+
+    def table_names(self) -> list[str]:
+        """Every table, loaded or not."""
+        return [*self.tables, *(name for name in self.lazy_tables if name not in self.tables)]
+
+    def _load_table(self, table: str) -> dict[Any, dict[str, Any]]:
+        loader = self.lazy_tables.pop(table)
+        rows = self.tables[table] = loader()
+        for op in self._waiting.pop(table, ()):
+            if op[0] == "put":
+                self._put(op[1], op[2], op[3])
+            else:
+                self._delete(op[1], op[2])
+        return rows
 
     def keys_where(self, table: str, field: str, value: Any) -> list[Any]:
         """Keys of the documents whose ``field`` equals ``value``, through a hash index."""
@@ -202,39 +261,137 @@ class StoreState:
 
     # -- events -----------------------------------------------------------------------
 
-    def stream_last_position(self, stream: str) -> int:
-        """The position of the last event in ``stream`` (-1 when it is empty)."""
-        positions = self.streams.get(stream)
-        if positions is None:
-            return -1
-        return 0 if type(positions) is int else len(positions) - 1  # type: ignore[arg-type]
+    def event_count(self) -> int:
+        """How many events the store holds (compacted and tail)."""
+        return self.base_count + len(self.events)
 
-    def stream_indexes(self, stream: str) -> Sequence[int]:
-        """The event indexes of ``stream``, oldest first (empty when it has none)."""
+    def record(self, index: int) -> dict[str, Any]:
+        """The event record at ``index`` (global position - 1)."""
+        if index >= self.base_count:
+            return self.events[index - self.base_count]
+        assert self.base is not None
+        return self.base.record(index)
+
+    def event_index(self, event_id: str) -> int | None:
+        """The index of the event with this id, or None."""
+        index = self.event_ids.get(event_id)
+        if index is None and self.base is not None and type(event_id) is str:
+            return self.base.event_index(event_id)
+        return index
+
+    def _tail_indexes(self, stream: str) -> Sequence[int]:
         positions = self.streams.get(stream)
         if positions is None:
             return ()
         return (positions,) if type(positions) is int else positions  # type: ignore[return-value]
 
-    def stream_sizes(self) -> Iterator[tuple[str, int, int]]:
-        """``(stream, event count, index of its first event)`` for every stream."""
-        for name, positions in self.streams.items():
-            if type(positions) is int:
-                yield name, 1, positions  # type: ignore[misc]
-            else:
-                yield name, len(positions), positions[0]  # type: ignore[arg-type,index]
+    def stream_last_position(self, stream: str) -> int:
+        """The position of the last event in ``stream`` (-1 when it is empty)."""
+        positions = self.streams.get(stream)
+        if positions is not None:
+            # The tail's first event of the stream knows how many came before it.
+            first = positions if type(positions) is int else positions[0]  # type: ignore[index]
+            count = 1 if type(positions) is int else len(positions)  # type: ignore[arg-type]
+            return int(self.events[first - self.base_count]["position"]) + count - 1  # type: ignore[operator]
+        if self.base is None:
+            return -1
+        return self.base.stream_length(stream) - 1
+
+    def stream_indexes(self, stream: str) -> Sequence[int]:
+        """The event indexes of ``stream``, oldest first (empty when it has none)."""
+        tail = self._tail_indexes(stream)
+        if self.base is None:
+            return tail
+        if tail and self.events[tail[0] - self.base_count]["position"] == 0:
+            return tail  # the stream began in the tail
+        compacted = self.base.stream_indexes(stream)
+        return [*compacted, *tail] if tail else compacted
+
+    def category_indexes(self, category: str) -> Sequence[int]:
+        """The event indexes of ``category``, oldest first."""
+        tail = self.categories.get(category)
+        if self.base is None or category not in self.base.summary:
+            return tail if tail is not None else ()
+        compacted = self.base.category_indexes(category)
+        return compacted + tail if tail is not None else compacted
+
+    def category_counts(self) -> dict[str, int]:
+        """Every category with its event count."""
+        counts = {name: entry["events"] for name, entry in self.base.summary.items()} if self.base else {}
+        for name, positions in self.categories.items():
+            counts[name] = counts.get(name, 0) + len(positions)
+        return counts
+
+    def streams_per_category(self) -> dict[str, int]:
+        """Every category with how many streams hold its events."""
+        counts = {name: entry["streams"] for name, entry in self.base.summary.items()} if self.base else {}
+        for name, new in self.stream_counts.items():
+            counts[name] = counts.get(name, 0) + new
+        return counts
+
+    def last_index_in(self, category: str) -> int | None:
+        """The index of the newest event of ``category``, or None."""
+        tail = self.categories.get(category)
+        if tail:
+            return tail[-1]
+        entry = self.base.summary.get(category) if self.base else None
+        return entry["last"] if entry else None
+
+    def event_types(self) -> dict[str, int]:
+        """Every stored event type with its event count."""
+        counts = dict(self.base.types) if self.base else {}
+        for record in self.events:
+            counts[record["type"]] = counts.get(record["type"], 0) + 1
+        return counts
+
+    def correlation_indexes(self, correlation_id: str) -> list[int]:
+        """Indexes of the events of one correlation, oldest first."""
+        found = self.base.correlation_indexes(correlation_id) if self.base else []
+        for i, record in enumerate(self.events, self.base_count):
+            if record["metadata"].get("correlation_id") == correlation_id:
+                found.append(i)
+        return found
+
+    def event_ids_with_prefix(self, prefix: str) -> Iterator[str]:
+        """Event ids starting with ``prefix``, in global order."""
+        if self.base is not None:
+            yield from self.base.ids_with_prefix(prefix)
+        for event_id in self.event_ids:
+            if str(event_id).startswith(prefix):
+                yield event_id
+
+    def stream_sizes(self, category: str | None = None) -> Iterator[tuple[str, int]]:
+        """``(stream, event count)`` for every stream (of exactly ``category``), first seen first."""
+        tail = self.streams
+        if self.base is not None:
+            counts = self.base.stream_counts_by_number()
+            for number, (name, cat) in enumerate(self.base.stream_list()):
+                if category is None or cat == category:
+                    extra = tail.get(name)
+                    more = 0 if extra is None else 1 if type(extra) is int else len(extra)  # type: ignore[arg-type]
+                    yield name, counts[number] + more
+        for name, positions in tail.items():
+            first = positions if type(positions) is int else positions[0]  # type: ignore[index]
+            record = self.events[first - self.base_count]
+            if record["position"] == 0 and (category is None or record["stream_category"] == category):
+                yield name, 1 if type(positions) is int else len(positions)  # type: ignore[arg-type]
 
     def iter_events(
         self, indexes: Sequence[int] | None, *, start_global: int = 1, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Event records of a category index list (or all) from a global position on."""
-        events = self.events
         if indexes is None:
-            stop = len(events) if limit is None else min(len(events), start_global - 1 + limit)
-            for i in range(max(start_global - 1, 0), stop):
-                yield events[i]
-            return
-        first = bisect_left(indexes, start_global - 1)
-        stop = len(indexes) if limit is None else min(len(indexes), first + limit)
-        for i in range(first, stop):
-            yield events[indexes[i]]
+            total = self.event_count()
+            stop = total if limit is None else min(total, start_global - 1 + limit)
+            wanted: Sequence[int] = range(max(start_global - 1, 0), stop)
+        else:
+            first = bisect_left(indexes, start_global - 1)
+            stop = len(indexes) if limit is None else min(len(indexes), first + limit)
+            wanted = indexes[first:stop]
+        # Compacted events first (read in blocks), then the tail's.
+        split = bisect_left(wanted, self.base_count)
+        if split and self.base is not None:
+            yield from self.base.records(wanted[:split])
+        events, base_count = self.events, self.base_count
+        for i in wanted[split:]:
+            yield events[i - base_count]

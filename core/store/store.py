@@ -125,7 +125,7 @@ class Store:
                 ops.append(["del", change.table, change.key])
             else:
                 ops.append(["put", change.table, change.key_field, change.doc])
-        next_global = len(state.events) + 1
+        next_global = state.event_count() + 1
         stream_heads: dict[str, int] = {}
         for record in events:
             stream = record["stream_name"]
@@ -179,7 +179,7 @@ class Store:
 
     def event_count(self) -> int:
         """How many events are stored."""
-        return len(self.state.events)
+        return self.state.event_count()
 
     def iter_events(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """All event records in global order (see :meth:`StoreState.iter_events`)."""
@@ -206,7 +206,7 @@ class Store:
 
     def last_position(self) -> int:
         """The global position of the newest event (0 when empty)."""
-        return len(self.state.events)
+        return self.state.event_count()
 
     def stream_version(self, stream: str) -> int:
         """The position of the last event of ``stream`` (-1 when empty)."""
@@ -214,54 +214,43 @@ class Store:
 
     def streams(self, category: str | None = None) -> dict[str, int]:
         """Every stream (of exactly ``category``, if given) with its event count."""
-        state = self.state
-        if category is None:
-            return {name: count for name, count, _first in state.stream_sizes()}
-        events = state.events
-        return {
-            name: count for name, count, first in state.stream_sizes() if events[first]["stream_category"] == category
-        }
+        return dict(self.state.stream_sizes(category))
 
     def categories(self) -> dict[str, int]:
         """Every category with its event count."""
-        return {name: len(positions) for name, positions in self.state.categories.items()}
+        return self.state.category_counts()
 
     def stream_counts(self) -> dict[str, int]:
         """Every category with how many streams hold its events."""
-        return dict(self.state.stream_counts)
+        return self.state.streams_per_category()
 
     def count_events(self, category: str, *, position: int = 1) -> int:
         """How many events of exactly ``category`` (all of them for ``$all``) from ``position`` on."""
         state = self.state
         if category == ALL:
-            return max(len(state.events) - max(position, 1) + 1, 0)
-        positions = state.categories.get(category, ())
+            return max(state.event_count() - max(position, 1) + 1, 0)
+        positions = state.category_indexes(category)
         # Event index i has global position i + 1.
         return len(positions) - bisect_left(positions, max(position, 1) - 1)
 
     def last_in_category(self, category: str) -> EventRecord | None:
         """The newest event of exactly ``category``, or None."""
-        positions = self.state.categories.get(category)
-        return EventRecord.from_dict(self.state.events[positions[-1]]) if positions else None
+        index = self.state.last_index_in(category)
+        return EventRecord.from_dict(self.state.record(index)) if index is not None else None
 
     def event_types(self) -> dict[str, int]:
         """Every stored event type with its event count."""
-        counts: dict[str, int] = {}
-        for record in self.state.events:
-            kind = record["type"]
-            counts[kind] = counts.get(kind, 0) + 1
-        return counts
+        return self.state.event_types()
 
     def read_correlation(self, correlation_id: str) -> list[EventRecord]:
         """Events of one correlation, in global order."""
-        return [
-            EventRecord.from_dict(r) for r in self.state.events if r["metadata"].get("correlation_id") == correlation_id
-        ]
+        record = self.state.record
+        return [EventRecord.from_dict(record(i)) for i in self.state.correlation_indexes(correlation_id)]
 
     def find_event_ids(self, prefix: str, *, limit: int | None = None) -> list[str]:
         """Ids of events starting with ``prefix``, in global order."""
         found: list[str] = []
-        for event_id in self.state.event_ids:
+        for event_id in self.state.event_ids_with_prefix(prefix):
             if str(event_id).startswith(prefix):
                 found.append(event_id)
                 if limit is not None and len(found) >= limit:
@@ -276,8 +265,8 @@ class Store:
         indexes = state.stream_indexes(stream)
         start = max(position, 0)
         stop = len(indexes) if limit is None else min(len(indexes), start + max(limit, 0))
-        events = state.events
-        return (events[indexes[i]] for i in range(start, stop))
+        record = state.record
+        return (record(indexes[i]) for i in range(start, stop))
 
     def category_records(
         self, category: str, *, position: int = 1, limit: int | None = None
@@ -288,12 +277,12 @@ class Store:
             limit = max(limit, 0)
         if category == ALL:
             return state.iter_events(None, start_global=max(position, 1), limit=limit)
-        return state.iter_events(state.categories.get(category, ()), start_global=max(position, 1), limit=limit)
+        return state.iter_events(state.category_indexes(category), start_global=max(position, 1), limit=limit)
 
     def event_record(self, event_id: str) -> dict[str, Any] | None:
         """Like :meth:`get_event`, as the stored plain record."""
-        index = self.state.event_ids.get(event_id)
-        return self.state.events[index] if index is not None else None
+        index = self.state.event_index(event_id)
+        return self.state.record(index) if index is not None else None
 
     # -- the storage port: documents ---------------------------------------------------
 
@@ -312,7 +301,7 @@ class Store:
 
     def tables(self) -> list[str]:
         """Every table that holds (or held) documents."""
-        return list(self.state.tables)
+        return self.state.table_names()
 
     def commit_count(self) -> int:
         """How many commits the store holds (this embedded store numbers them)."""
@@ -376,7 +365,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Store {self.location} events={len(self.state.events)}>"
+        return f"<Store {self.location} events={self.state.event_count()}>"
 
 
 def open_store(

@@ -1,0 +1,181 @@
+"""Compacted events live in segment files read on demand: every read must match a store that holds all in memory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from workbench.core.store import snapshot as snapshot_module
+from workbench.core.store.contract import put
+from workbench.core.store.port import ALL, EventRecord
+
+from workbench import open_store
+
+# Stream names that are prefixes of one another, need JSON escapes, or are not ASCII:
+# byte searches over the index files must still match exactly one.
+NAMES = ["order-1", "order-10", "order-1-1", 'odd"quote-1', "back\\slash-2", "ünï-3", "order-lines-1", "order"]
+CATEGORIES = {name: name.rpartition("-")[0] or name for name in NAMES}
+
+
+def record(stream: str, n: int, correlation: str) -> EventRecord:
+    return EventRecord(
+        id=f"{stream}#{n}",
+        type=f"Test.{'Placed' if n % 2 else 'Shipped'}.v1",
+        stream_name=stream,
+        stream_category=CATEGORIES[stream],
+        data={"n": n},
+        metadata={"correlation_id": correlation},
+        time="2026-01-01T00:00:00+00:00",
+    )
+
+
+def answers(store, ids: list[str]) -> dict[str, object]:
+    """Everything a command can ask of the events, as plain data."""
+    categories = sorted(store.categories())
+    return {
+        "count": store.event_count(),
+        "categories": store.categories(),
+        "streams per category": store.stream_counts(),
+        "streams": store.streams(),
+        "streams of each": {c: store.streams(c) for c in categories},
+        "types": store.event_types(),
+        "last in each": {c: store.last_in_category(c).id for c in categories},
+        "each stream": {name: [r.id for r in store.read_stream(name)] for name in NAMES},
+        "stream from 1": {name: [r.id for r in store.read_stream(name, position=1, limit=2)] for name in NAMES},
+        "versions": {name: store.stream_version(name) for name in NAMES},
+        "category from 3": {c: [r.global_position for r in store.read_category(c, position=3)] for c in categories},
+        "all from 2, 5 of them": [r.id for r in store.read_all(position=2, limit=5)],
+        "by id": {i: store.get_event(i).global_position for i in ids},
+        "missing id": store.get_event("order-1#999"),
+        "correlations": {c: [r.id for r in store.read_correlation(c)] for c in ("c0", "c1", "c2")},
+        "prefix order-1#": store.find_event_ids("order-1#"),
+        "counted from 4": {c: store.count_events(c, position=4) for c in [*categories, ALL]},
+        "docs": sorted(d["id"] for d in store.scan("t")),
+    }
+
+
+commits = st.lists(
+    st.tuples(st.lists(st.sampled_from(NAMES), min_size=0, max_size=4), st.booleans(), st.integers(0, 2)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=commits)
+def test_compacted_and_journalled_events_read_like_an_in_memory_store(tmp_path_factory, plan):
+    folder = tmp_path_factory.mktemp("seg") / "store"
+    memory, disk = open_store(None), open_store(folder)
+    counts: dict[str, int] = {}
+    ids: list[str] = []
+    try:
+        for number, (streams, compact_after, correlation) in enumerate(plan):
+            events = []
+            for name in streams:
+                events.append(record(name, counts.get(name, 0), f"c{correlation}"))
+                counts[name] = counts.get(name, 0) + 1
+            ids += [e.id for e in events]
+            change = [put("t", {"id": f"d{number}", "n": number})]
+            memory.commit(change, [EventRecord.from_dict(e.as_dict()) for e in events])
+            disk.commit(change, events)
+            if compact_after:
+                disk.compact()
+        expected = answers(memory, ids)
+        assert answers(disk, ids) == expected
+        disk.close()
+        with open_store(folder, read_only=True) as again:  # what another command sees
+            assert answers(again, ids) == expected
+    finally:
+        memory.close()
+        disk.close()
+
+
+def fill(folder: Path, start: int, end: int) -> None:
+    with open_store(folder) as store:
+        for n in range(start, end):
+            store.commit([put("t", {"id": f"d{n}"})], [record("order-1", n, "c0")])
+
+
+def test_a_compaction_killed_before_it_publishes_leaves_the_previous_one_in_force(tmp_path, monkeypatch):
+    folder = tmp_path / "store"
+    fill(folder, 0, 3)
+    with open_store(folder) as store:
+        store.compact()
+    fill(folder, 3, 5)
+    real = snapshot_module.write_atomically
+
+    def killed_at_publish(path, data):
+        if path.name == "snapshot.json":
+            raise OSError("killed before publishing")
+        real(path, data)
+
+    store = open_store(folder)
+    monkeypatch.setattr(snapshot_module, "write_atomically", killed_at_publish)
+    with pytest.raises(OSError):
+        store.compact()  # events 4 and 5 were appended to the segment, never published
+    monkeypatch.undo()
+    store.persistence.close()
+    log = folder / "events" / "log.jsonl"
+    assert len(log.read_bytes().splitlines()) == 5  # the unpublished tail is on disk...
+    with open_store(folder, read_only=True) as reader:
+        assert [r.data["n"] for r in reader.read_stream("order-1")] == [0, 1, 2, 3, 4]  # ...read once, from the journal
+    with open_store(folder) as writer:
+        writer.compact()  # cuts the unpublished bytes before appending again
+        assert [r.data["n"] for r in writer.read_stream("order-1")] == [0, 1, 2, 3, 4]
+    assert [json.loads(line)["data"]["n"] for line in log.read_bytes().splitlines()] == [0, 1, 2, 3, 4]
+
+
+def test_a_reader_opened_before_another_process_compacts_still_reads_its_tables(tmp_path):
+    folder = tmp_path / "store"
+    fill(folder, 0, 3)
+    with open_store(folder) as store:
+        store.compact()
+    reader = open_store(folder, read_only=True)  # points at the table files, has read none
+    fill(folder, 3, 6)
+    with open_store(folder) as writer:
+        writer.compact()  # rewrites the table into a new file and removes the old one
+    assert sorted(reader.rows("t")) == ["d0", "d1", "d2"]  # what it opened, intact
+    reader.refresh()
+    assert sorted(reader.rows("t")) == [f"d{n}" for n in range(6)]
+    assert [r.data["n"] for r in reader.read_stream("order-1")] == list(range(6))
+    reader.close()
+
+
+def test_a_store_in_the_old_single_snapshot_layout_opens_and_the_first_writer_converts_it(tmp_path):
+    folder = tmp_path / "store"
+    fill(folder, 0, 4)
+    # The layout older versions wrote: one snapshot.json holding every table and event.
+    with open_store(folder, read_only=True) as store:
+        old = snapshot_module.tinydb_document(store.state)
+    old["_meta"]["1"]["format"] = 1
+    shutil.rmtree(folder)
+    folder.mkdir()
+    (folder / "snapshot.json").write_bytes(json.dumps(old).encode())
+    with open_store(folder, read_only=True) as reader:
+        assert [r.data["n"] for r in reader.read_stream("order-1")] == [0, 1, 2, 3]
+        assert not (folder / "events").exists()  # read-only opens never write
+    with open_store(folder) as writer:
+        assert (folder / "events" / "log.jsonl").exists()
+        writer.commit([], [record("order-1", 4, "c0")])
+    meta = json.loads((folder / "snapshot.json").read_text())["_meta"]["1"]
+    assert meta["format"] == 2 and meta["events"]["count"] == 4
+    with open_store(folder, read_only=True) as reader:
+        assert [r.data["n"] for r in reader.read_stream("order-1")] == [0, 1, 2, 3, 4]
+        assert sorted(reader.rows("t")) == ["d0", "d1", "d2", "d3"]
+
+
+def test_a_truncated_event_file_is_refused_naming_it(tmp_path):
+    folder = tmp_path / "store"
+    fill(folder, 0, 3)
+    with open_store(folder) as store:
+        store.compact()
+    offsets = folder / "events" / "offsets.q"
+    offsets.write_bytes(offsets.read_bytes()[:-8])
+    from workbench.core.exceptions import StoreCorruptError
+
+    with pytest.raises(StoreCorruptError, match="offsets.q holds 16 bytes where the snapshot records 24"):
+        open_store(folder, read_only=True)
