@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
@@ -32,15 +31,12 @@ from workbench.core.store._files import write_atomically as _write_atomically
 from workbench.core.store._lock import CommitLock
 from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
-from workbench.core.store.snapshot import EVENTS_TABLE, FORMAT_VERSION, META_TABLE, missing_commits
+from workbench.core.store.snapshot import missing_commits
 from workbench.core.store.state import Op, StoreState
 from workbench.core.store.storable import unstorable_value
 
 JOURNAL = "journal.jsonl"
 SNAPSHOT = "snapshot.json"
-_EVENT_KEYS = ("id", "stream_name", "stream_category")
-_EVENTS_TABLE = EVENTS_TABLE
-_META_TABLE = META_TABLE
 
 log = logging.getLogger("workbench.store")
 
@@ -139,67 +135,13 @@ class JsonFilePersistence:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     def _load_snapshot(self, state: StoreState, report: LoadReport) -> int:
-        path = self.path / SNAPSHOT
-        raw = self._read(path)
+        raw = self._read(self.path / SNAPSHOT)
         if raw is None:
             return 0
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise StoreCorruptError(f"snapshot {path} is damaged ({exc}); the store was left untouched") from None
-        try:
-            meta = data[_META_TABLE]["1"]
-            version = meta["format"]
-            seq = meta["seq"]
-        except (KeyError, TypeError) as exc:
-            missing = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "not a TinyDB document"
-            raise StoreCorruptError(
-                f"snapshot {path} is damaged (its _meta table has {missing}); the store was left untouched"
-            ) from None
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise StoreFormatError(
-                f"store {self.path} has format {version!r}, newer than this workbench "
-                f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
-            )
-        try:
-            if version >= 2:
-                self._snapshot_size = snapshot.open_format_2(self.path, state, meta)
-            else:
-                self._fill_from_snapshot(state, data, meta)
-                self._old_snapshot = bool(state.events or state.tables)
-                self._snapshot_size = len(raw)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            what = f"a document without {exc.args[0]!r}" if isinstance(exc, KeyError) else f"the wrong shape ({exc})"
-            raise StoreCorruptError(f"snapshot {path} is damaged ({what}); the store was left untouched") from None
-        if not isinstance(seq, int):
-            raise StoreCorruptError(f"snapshot {path} is damaged (seq {seq!r}); the store was left untouched")
-        state.seq = seq
-        report.snapshot_seq = seq
-        return seq
-
-    @staticmethod
-    def _fill_from_snapshot(state: StoreState, data: dict[str, Any], meta: dict[str, Any]) -> None:
-        key_fields: dict[str, str] = meta.get("tables", {})
-        events = list(data.get(_EVENTS_TABLE, {}).values())
-        try:
-            state.load_events(events)
-        except KeyError:
-            # Only now look for the culprit, so that a healthy open pays nothing for it.
-            for index, record in enumerate(events, 1):
-                for key in _EVENT_KEYS:
-                    if key not in record:
-                        raise KeyError(f"{key} (event {index})") from None
-            raise
-        for table, docs in data.items():
-            if table in (_META_TABLE, _EVENTS_TABLE):
-                continue
-            key_field = key_fields.get(table)
-            if key_field is None:
-                raise ValueError(f"table {table!r} has no key field")
-            for doc in docs.values():
-                if key_field not in doc:
-                    raise KeyError(f"{key_field} (table {table})")
-                state._put(table, key_field, doc)
+        opened = snapshot.load(self.path, raw, state)
+        self._snapshot_size, self._old_snapshot = opened.table_bytes, opened.old_format
+        report.snapshot_seq = opened.seq
+        return opened.seq
 
     def _replay_journal(self, state: StoreState, report: LoadReport, snapshot_seq: int) -> tuple[int, int] | None:
         """Apply the journal; returns ``(snapshot_seq, base_seq)`` when a read-only open

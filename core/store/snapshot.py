@@ -21,11 +21,12 @@ them (a process that opened them before keeps reading them).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from workbench.core.exceptions import StoreCorruptError
+from workbench.core.exceptions import StoreCorruptError, StoreFormatError
 from workbench.core.store import segments
 from workbench.core.store._files import write_atomically
 from workbench.core.store.segments import Segments
@@ -62,6 +63,87 @@ def tinydb_document(state: StoreState) -> dict[str, Any]:
     for table in state.table_names():
         data[table] = {str(i + 1): doc for i, doc in enumerate(state.rows(table).values())}
     return data
+
+
+# -- opening ----------------------------------------------------------------------------
+
+_EVENT_KEYS = ("id", "stream_name", "stream_category")
+
+
+@dataclass
+class Opened:
+    """What :func:`load` found."""
+
+    seq: int
+    table_bytes: int  # what rewriting the tables would cost: compaction weighs the journal against it
+    old_format: bool  # a format-1 snapshot with content: the first writer rewrites it
+
+
+def load(folder: Path, raw: bytes, state: StoreState) -> Opened:
+    """Fill ``state`` from the snapshot bytes ``raw`` (format 1 whole, format 2 on demand).
+
+    Raises:
+        StoreCorruptError: the snapshot (or a file it names) is damaged; nothing is changed.
+        StoreFormatError: a format newer than this version knows.
+        SnapshotMoved: another process compacted meanwhile; read again.
+    """
+    path = folder / "snapshot.json"
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise StoreCorruptError(f"snapshot {path} is damaged ({exc}); the store was left untouched") from None
+    try:
+        meta = data[META_TABLE]["1"]
+        version = meta["format"]
+        seq = meta["seq"]
+    except (KeyError, TypeError) as exc:
+        missing = f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else "not a TinyDB document"
+        raise StoreCorruptError(
+            f"snapshot {path} is damaged (its _meta table has {missing}); the store was left untouched"
+        ) from None
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise StoreFormatError(
+            f"store {folder} has format {version!r}, newer than this workbench "
+            f"understands ({FORMAT_VERSION}); upgrade workbench to open it"
+        )
+    old = False
+    try:
+        if version >= 2:
+            size = open_format_2(folder, state, meta)
+        else:
+            _fill_format_1(state, data, meta)
+            old, size = bool(state.events or state.tables), len(raw)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        what = f"a document without {exc.args[0]!r}" if isinstance(exc, KeyError) else f"the wrong shape ({exc})"
+        raise StoreCorruptError(f"snapshot {path} is damaged ({what}); the store was left untouched") from None
+    if not isinstance(seq, int):
+        raise StoreCorruptError(f"snapshot {path} is damaged (seq {seq!r}); the store was left untouched")
+    state.seq = seq
+    return Opened(seq, size, old)
+
+
+def _fill_format_1(state: StoreState, data: dict[str, Any], meta: dict[str, Any]) -> None:
+    key_fields: dict[str, str] = meta.get("tables", {})
+    events = list(data.get(EVENTS_TABLE, {}).values())
+    try:
+        state.load_events(events)
+    except KeyError:
+        # Only now look for the culprit, so that a healthy open pays nothing for it.
+        for index, record in enumerate(events, 1):
+            for key in _EVENT_KEYS:
+                if key not in record:
+                    raise KeyError(f"{key} (event {index})") from None
+        raise
+    for table, docs in data.items():
+        if table in (META_TABLE, EVENTS_TABLE):
+            continue
+        key_field = key_fields.get(table)
+        if key_field is None:
+            raise ValueError(f"table {table!r} has no key field")
+        for doc in docs.values():
+            if key_field not in doc:
+                raise KeyError(f"{key_field} (table {table})")
+            state._put(table, key_field, doc)
 
 
 # -- format 2: opening ----------------------------------------------------------------
