@@ -169,7 +169,7 @@ def status(domain: Domain) -> list[dict[str, Any]]:
             {
                 "projection": name,
                 "projectors": sorted({s.handler.__name__ for s in subscriptions}),
-                "rows": len(domain.store.rows(projection.meta_.options["table"])),
+                "rows": domain.store.count(projection.meta_.options["table"]),
                 # Sync projectors run inline, so only async ones can lag.
                 "lag": sum(s.lag() for s in subscriptions) if domain.config.get("event_processing") == "async" else 0,
                 "last_updated": max(times, default=None),

@@ -50,7 +50,7 @@ def domain_map(domain: Any) -> dict[str, Any]:
             {
                 "name": name,
                 "fields": {f: field.describe() for f, field in cls.meta_.fields.items()},
-                "rows": len(domain.store.rows(cls.meta_.options["table"])),
+                "rows": domain.store.count(cls.meta_.options["table"]),
             }
             for name, cls in domain.registry.projections.items()
         ],

@@ -308,7 +308,7 @@ def stats(run: Run) -> int:
                 # An event-sourced aggregate has no document: each of its streams is one.
                 "instances": streams_count
                 if getattr(cls, "_event_sourced", False)
-                else len(run.domain.store.rows(run.domain.repository_for(cls).table)),
+                else run.domain.store.count(run.domain.repository_for(cls).table),
                 "streams": streams_count,
                 "events": counts.get(cat, 0),
                 "latest_type": last.type if last else None,

@@ -173,6 +173,7 @@ def open_format_2(folder: Path, state: StoreState, meta: dict[str, Any]) -> int:
         state.base_count = manifest["count"]
     total = 0
     key_fields: dict[str, str] = meta["tables"]
+    counts: dict[str, int] = meta.get("table_counts", {})
     for table, file_name in meta.get("table_files", {}).items():
         path = folder / TABLES / file_name
         try:
@@ -180,6 +181,8 @@ def open_format_2(folder: Path, state: StoreState, meta: dict[str, Any]) -> int:
         except FileNotFoundError:
             raise SnapshotMoved(str(path)) from None
         total += os.fstat(handle.fileno()).st_size
+        if table in counts:
+            state.lazy_counts[table] = counts[table]
         state.key_fields[table] = key_fields[table]
         state.lazy_tables[table] = _table_loader(handle, path, table, key_fields[table])
     for table, key_field in key_fields.items():
@@ -238,6 +241,7 @@ def write(folder: Path, state: StoreState) -> int:
     if base is not None:
         base.close()
     files: dict[str, str] = dict((published or {}).get("table_files", {}))
+    counts: dict[str, int] = dict((published or {}).get("table_counts", {}))
     numbers = [int(name.split(".", 1)[0]) for name in files.values()]
     next_number = max(numbers, default=0) + 1
     (folder / TABLES).mkdir(exist_ok=True)
@@ -251,14 +255,17 @@ def write(folder: Path, state: StoreState) -> int:
         body = orjson.dumps({table: {str(i + 1): doc for i, doc in enumerate(rows.values())}})
         write_atomically(folder / TABLES / name, body)
         files[table] = name
+        counts[table] = len(rows)
     for table in list(files):
         if table not in state.key_fields:
             del files[table]
+            counts.pop(table, None)
     meta = {
         "format": FORMAT_VERSION,
         "seq": state.seq,
         "tables": dict(state.key_fields),
         "table_files": files,
+        "table_counts": {table: counts[table] for table in files if table in counts},
         "events": manifest,
     }
     write_atomically(folder / "snapshot.json", orjson.dumps({META_TABLE: {"1": meta}}))

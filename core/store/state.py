@@ -37,6 +37,7 @@ class StoreState:
         # Tables on disk not read yet: table -> loader, and the ops waiting for it.
         self.lazy_tables: dict[str, Callable[[], dict[Any, dict[str, Any]]]] = {}
         self._waiting: dict[str, list[Op]] = {}
+        self.lazy_counts: dict[str, int] = {}  # documents in each table not loaded yet
         # Tables changed since the last snapshot (compaction rewrites only these).
         self.dirty: set[str] = set()
         self.base: Segments | None = None
@@ -226,6 +227,12 @@ class StoreState:
         if rows is None:
             return self._load_table(table) if table in self.lazy_tables else {}
         return rows
+
+    def count(self, table: str) -> int:
+        """How many documents ``table`` holds (without loading it when the snapshot says)."""
+        if table in self.lazy_tables and table not in self._waiting and table in self.lazy_counts:
+            return self.lazy_counts[table]
+        return len(self.rows(table))
 
     def table_names(self) -> list[str]:
         """Every table, loaded or not."""

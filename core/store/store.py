@@ -297,7 +297,7 @@ class Store:
 
     def count(self, table: str) -> int:
         """How many documents ``table`` holds."""
-        return len(self.state.rows(table))
+        return self.state.count(table)
 
     def tables(self) -> list[str]:
         """Every table that holds (or held) documents."""
