@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workbench.core.store import snapshot as snapshot_module
+from workbench.core.store import table_file
 from workbench.core.store.contract import delete, put
 from workbench.core.store.port import ALL, EventRecord
 
@@ -55,6 +56,8 @@ def answers(store, ids: list[str]) -> dict[str, object]:
         "prefix order-1#": store.find_event_ids("order-1#"),
         "counted from 4": {c: store.count_events(c, position=4) for c in [*categories, ALL]},
         "doc count": store.count("t"),  # before the scan: a table not loaded yet counts from the snapshot
+        # Before the scan too: a table not loaded yet reads one document from its file.
+        "get each": {f"d{n}": store.get("t", f"d{n}") for n in range(-1, 13)},
         "docs": sorted(d["id"] for d in store.scan("t")),
     }
 
@@ -66,9 +69,11 @@ commits = st.lists(
 )
 
 
+@pytest.mark.parametrize("keyed_from", [1, table_file.KEYED_FROM], ids=["key files", "read whole"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=commits)
-def test_compacted_and_journalled_events_read_like_an_in_memory_store(tmp_path_factory, plan):
+def test_compacted_and_journalled_events_read_like_an_in_memory_store(tmp_path_factory, monkeypatch, keyed_from, plan):
+    monkeypatch.setattr(table_file, "KEYED_FROM", keyed_from)
     folder = tmp_path_factory.mktemp("seg") / "store"
     memory, disk = open_store(None), open_store(folder)
     counts: dict[str, int] = {}
@@ -132,7 +137,9 @@ def test_a_compaction_killed_before_it_publishes_leaves_the_previous_one_in_forc
     assert [json.loads(line)["data"]["n"] for line in log.read_bytes().splitlines()] == [0, 1, 2, 3, 4]
 
 
-def test_a_reader_opened_before_another_process_compacts_still_reads_its_tables(tmp_path):
+@pytest.mark.parametrize("keyed_from", [1, table_file.KEYED_FROM], ids=["key files", "read whole"])
+def test_a_reader_opened_before_another_process_compacts_still_reads_its_tables(tmp_path, monkeypatch, keyed_from):
+    monkeypatch.setattr(table_file, "KEYED_FROM", keyed_from)
     folder = tmp_path / "store"
     fill(folder, 0, 3)
     with open_store(folder) as store:
@@ -141,7 +148,12 @@ def test_a_reader_opened_before_another_process_compacts_still_reads_its_tables(
     fill(folder, 3, 6)
     with open_store(folder) as writer:
         writer.compact()  # rewrites the table into a new file and removes the old one
+    assert reader.get("t", "d1") == {"id": "d1"}  # its key files are gone: the table is read whole
     assert sorted(reader.rows("t")) == ["d0", "d1", "d2"]  # what it opened, intact
+    # Only the files the snapshot names (and their key files) stay.
+    named = json.loads((folder / "snapshot.json").read_text())["_meta"]["1"]["table_files"].values()
+    expected = {f"{n}{side}" for n in named for side in ("", *([".keys", ".spans"] if keyed_from == 1 else []))}
+    assert {p.name for p in (folder / "tables").iterdir()} == expected
     reader.refresh()
     assert sorted(reader.rows("t")) == [f"d{n}" for n in range(6)]
     assert [r.data["n"] for r in reader.read_stream("order-1")] == list(range(6))

@@ -23,14 +23,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreFormatError
-from workbench.core.store import segments
+from workbench.core.store import segments, table_file
 from workbench.core.store._files import write_atomically
 from workbench.core.store.segments import Segments
 from workbench.core.store.state import StoreState
+from workbench.core.store.table_file import TableFile
 
 FORMAT_VERSION = 2
 EVENTS_TABLE = "events"
@@ -184,26 +185,12 @@ def open_format_2(folder: Path, state: StoreState, meta: dict[str, Any]) -> int:
         if table in counts:
             state.lazy_counts[table] = counts[table]
         state.key_fields[table] = key_fields[table]
-        state.lazy_tables[table] = _table_loader(handle, path, table, key_fields[table])
+        state.lazy_tables[table] = TableFile(handle, path, table, key_fields[table])
     for table, key_field in key_fields.items():
         if table not in state.lazy_tables:
             state.key_fields[table] = key_field
             state.tables.setdefault(table, {})
     return total
-
-
-def _table_loader(handle: BinaryIO, path: Path, table: str, key_field: str) -> Any:
-    def load() -> dict[Any, dict[str, Any]]:
-        try:
-            with handle:
-                handle.seek(0)
-                data = orjson.loads(handle.read())
-            docs = data[table].values()
-            return {doc[key_field]: doc for doc in docs}
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise StoreCorruptError(f"table file {path} is damaged ({exc!r}); the store was left untouched") from None
-
-    return load
 
 
 # -- format 2: writing ----------------------------------------------------------------
@@ -252,8 +239,7 @@ def write(folder: Path, state: StoreState) -> int:
         next_number = max(next_number, number + 1)
         name = f"{number}.{state.seq}.json"
         rows = state.rows(table)
-        body = orjson.dumps({table: {str(i + 1): doc for i, doc in enumerate(rows.values())}})
-        write_atomically(folder / TABLES / name, body)
+        table_file.write(folder / TABLES / name, table, rows)
         files[table] = name
         counts[table] = len(rows)
     for table in list(files):
@@ -274,7 +260,7 @@ def write(folder: Path, state: StoreState) -> int:
     for path in (folder / TABLES).iterdir():
         if path.name in keep:
             size += path.stat().st_size
-        elif path.name.endswith((".json", ".json.tmp")):
+        elif ".json" in path.name and path.name[: path.name.index(".json") + 5] not in keep:
             path.unlink(missing_ok=True)  # readers that opened it keep their descriptor
     state.rebase(Segments(events_folder, manifest) if manifest["count"] else None)
     return size

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+from workbench.core.store.table_file import UNINDEXED, TableFile
 
 if TYPE_CHECKING:
     from workbench.core.store.segments import Segments
+
+# A table read one document at a time this often is read whole instead.
+_LOOKUPS_BEFORE_LOADING = 64
 
 Op = list[Any]
 # JSON scalars: hashable without asking the (slow) Hashable ABC.
@@ -35,7 +40,7 @@ class StoreState:
         self.tables: dict[str, dict[Any, dict[str, Any]]] = {}
         self.key_fields: dict[str, str] = {}
         # Tables on disk not read yet: table -> loader, and the ops waiting for it.
-        self.lazy_tables: dict[str, Callable[[], dict[Any, dict[str, Any]]]] = {}
+        self.lazy_tables: dict[str, TableFile] = {}
         self._waiting: dict[str, list[Op]] = {}
         self.lazy_counts: dict[str, int] = {}  # documents in each table not loaded yet
         # Tables changed since the last snapshot (compaction rewrites only these).
@@ -217,9 +222,23 @@ class StoreState:
     def get(self, table: str, key: Any) -> dict[str, Any] | None:
         """The document stored under ``key``, or None."""
         rows = self.tables.get(table)
-        if rows is None and table in self.lazy_tables:
+        if rows is None:
+            lazy = self.lazy_tables.get(table)
+            if lazy is None:
+                return None
+            if lazy.lookups < _LOOKUPS_BEFORE_LOADING:
+                found = self._lookup(lazy, table, key)
+                if found is not UNINDEXED:
+                    return found  # type: ignore[return-value]
             rows = self._load_table(table)
-        return rows.get(key) if rows is not None else None
+        return rows.get(key)
+
+    def _lookup(self, lazy: TableFile, table: str, key: Any) -> dict[str, Any] | object | None:
+        """One document of a table not loaded: the latest waiting op for it, else its file."""
+        for op in reversed(self._waiting.get(table, ())):
+            if (op[0] == "put" and op[3][op[2]] == key) or (op[0] == "del" and op[2] == key):
+                return op[3] if op[0] == "put" else None
+        return lazy.lookup(key)
 
     def rows(self, table: str) -> dict[Any, dict[str, Any]]:
         """All documents of ``table`` by key (do not mutate)."""
@@ -239,8 +258,7 @@ class StoreState:
         return [*self.tables, *(name for name in self.lazy_tables if name not in self.tables)]
 
     def _load_table(self, table: str) -> dict[Any, dict[str, Any]]:
-        loader = self.lazy_tables.pop(table)
-        rows = self.tables[table] = loader()
+        rows = self.tables[table] = self.lazy_tables.pop(table).load()
         for op in self._waiting.pop(table, ()):
             if op[0] == "put":
                 self._put(op[1], op[2], op[3])
