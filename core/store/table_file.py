@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from array import array
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -88,20 +89,17 @@ def write(path: Path, table: str, rows: dict[Any, dict[str, Any]]) -> None:
     if len(rows) < KEYED_FROM:
         write_atomically(path, orjson.dumps({table: {str(i + 1): doc for i, doc in enumerate(rows.values())}}))
         return
-    head = b"{" + orjson.dumps(table) + b":{"
-    parts = [head]
-    spans = array("q")
-    keys = [b""]
-    at = len(head)
-    for i, (key, doc) in enumerate(rows.items()):
-        prefix = (b"," if i else b"") + b'"' + str(i + 1).encode() + b'":'
-        body = orjson.dumps(doc)
-        parts += (prefix, body)
-        at += len(prefix)
-        spans += array("q", (at, at + len(body)))
-        at += len(body)
-        keys.append(orjson.dumps(key))
-    parts.append(b"}}")
+    dumps = orjson.dumps
+    head = b"{" + dumps(table) + b":{"
+    # List comprehensions and accumulate rather than one loop: this runs over every
+    # document of a large table at each compaction that changed it.
+    bodies = [dumps(doc) for doc in rows.values()]
+    prefixes = [b'"%d":' % (i + 1) for i in range(len(bodies))]
+    sizes = [len(p) + len(d) + 1 for p, d in zip(prefixes, bodies, strict=True)]  # + the comma
+    starts = [len(head) + before + len(p) for before, p in zip(accumulate(sizes, initial=0), prefixes, strict=False)]
+    spans = array("q", [edge for at, body in zip(starts, bodies, strict=True) for edge in (at, at + len(body))])
+    parts = [head, b",".join([p + d for p, d in zip(prefixes, bodies, strict=True)]), b"}}"]
+    keys = [b"", *(dumps(key) for key in rows)]
     write_atomically(Path(str(path) + ".keys"), b"\n".join(keys) + b"\n")
     write_atomically(Path(str(path) + ".spans"), spans.tobytes())
     write_atomically(path, b"".join(parts))
