@@ -27,6 +27,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -287,44 +288,48 @@ def append(
     types = dict(manifest["types"])
     count = manifest["count"]
     stream_total = manifest["streams"]
-    numbers = base.stream_number_map() if base is not None and base.count else {}
     new_numbers: dict[str, int] = {}
-    log = bytearray()
-    offsets = array("q")
-    stream_no = array("I")
-    ids, correlations, streams = bytearray(), bytearray(), bytearray()
-    per_category: dict[str, array[int]] = {}
+    dumps = orjson.dumps
+    # Whole columns at once where possible: compaction runs this over every new event.
+    lines = [dumps(record) for record in records]
     log_size = sizes.get(LOG, 0)
+    offsets = array("q", accumulate((len(line) + 1 for line in lines[:-1]), initial=log_size))
+    ids = [dumps(record["id"]) for record in records]
+    correlations = [dumps((r.get("metadata") or {}).get("correlation_id")) for r in records]
+    streams: list[bytes] = []
+    stream_no = array("I")
+    per_category: dict[str, array[int]] = {}
     for index, record in enumerate(records, count):
-        offsets.append(log_size + len(log))
-        log += orjson.dumps(record)
-        log += b"\n"
-        ids += orjson.dumps(record["id"]) + b"\n"
-        correlations += orjson.dumps((record.get("metadata") or {}).get("correlation_id")) + b"\n"
         name, category = record["stream_name"], record["stream_category"]
-        number = numbers.get(name)
-        if number is None:
-            number = new_numbers.get(name)
+        number = new_numbers.get(name)
+        if number is None and record.get("position") != 0 and base is not None:
+            # Only a stream that began before this batch needs looking up.
+            number = base.stream_number(name)
         if number is None:
             number = new_numbers[name] = stream_total
             stream_total += 1
-            streams += orjson.dumps([name, category]) + b"\n"
+            streams.append(dumps([name, category]))
             entry = summary.setdefault(category, {"file": len(summary), "events": 0, "streams": 0, "last": -1})
             entry["streams"] += 1
         stream_no.append(number)
-        entry = summary.setdefault(category, {"file": len(summary), "events": 0, "streams": 0, "last": -1})
+        entry = summary.get(category) or summary.setdefault(
+            category, {"file": len(summary), "events": 0, "streams": 0, "last": -1}
+        )
         entry["events"] += 1
         entry["last"] = index
-        per_category.setdefault(category, array("q")).append(index)
+        positions = per_category.get(category)
+        if positions is None:
+            positions = per_category[category] = array("q")
+        positions.append(index)
         types[record["type"]] = types.get(record["type"], 0) + 1
     folder.mkdir(exist_ok=True)
     writes: dict[str, bytes] = {
-        LOG: bytes(log),
+        LOG: b"\n".join(lines) + b"\n",
         OFFSETS: offsets.tobytes(),
         STREAM_NO: stream_no.tobytes(),
-        IDS: bytes(ids),
-        CORRELATIONS: bytes(correlations),
-        STREAMS: bytes(streams),
+        IDS: b"\n".join(ids) + b"\n",
+        CORRELATIONS: b"\n".join(correlations) + b"\n",
+        STREAMS: b"\n".join(streams) + b"\n" if streams else b"",
     }
     for category, positions in per_category.items():
         writes[category_file(summary[category]["file"])] = positions.tobytes()

@@ -20,7 +20,7 @@ import orjson
 from workbench.core.exceptions import StoreCorruptError
 from workbench.core.store._files import write_atomically
 
-KEYED_FROM = 5_000  # tables this large get the key files
+KEYED_FROM = 50_000  # tables this large get the key files (a smaller one loads in a blink)
 SIDE_FILES = (".keys", ".spans")
 UNINDEXED = object()  # lookup() without key files: load the table instead
 
