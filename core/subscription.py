@@ -15,6 +15,14 @@ Tables (documents keyed by ``id``):
 * ``pending``: stream-type messages waiting for another attempt;
 * ``dead_letters``: messages that used up their attempts (see :mod:`workbench.core.dead_letters`);
 * ``parked``: messages held behind a dead letter of their stream (``dlq_ordering="sequenced"``).
+
+Several engines (``run`` in two terminals, ``run`` and ``process``) may work one store at
+once. Every cursor move carries the cursor's ``_version`` as this subscription last saw
+it, and every retry or release carries its ``pending``/``parked`` row's version, in the
+same commit as the handler's effects. So when two engines deliver the same message, one
+commit wins; the other gets :class:`ExpectedVersionError` for its whole unit of work
+(nothing of it is written), re-reads the cursor and moves on: a handler's effects are
+committed once per message.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import handler_context
 from workbench.core.dispatch import call_handle_error
-from workbench.core.exceptions import ImmediateStop
+from workbench.core.exceptions import ExpectedVersionError, ImmediateStop
 from workbench.core.failures import failure_change, make_failure
 from workbench.core.message import Message
 from workbench.core.store import Change
@@ -96,6 +104,8 @@ class Subscription:
         cursor = domain.store.get(CURSORS, self.name)
         self.position: int = cursor["position"] if cursor else 0
         self._saved_position = self.position
+        # The cursor's `_version` that `position` is based on (-1: no cursor saved yet).
+        self._version: int = _version_of(cursor)
         self._unsaved = 0
         # The message a handler is running on right now (for the "stopped now" notice).
         self.in_flight: Message | None = None
@@ -157,18 +167,21 @@ class Subscription:
         for record in self._next_records(limit):
             if stopping is not None and stopping():
                 break
-            self._process_new(record, tally)
+            if not self._process_new(record, tally):
+                break  # another engine moved the cursor: the next tick reads on from there
             done += 1
         return done
 
-    def _skip(self, position: int, tally: Tally) -> None:
+    def _skip(self, position: int, tally: Tally) -> bool:
         self.position = position
         self._unsaved += 1
         tally.count(self.name, "skipped")
         if self._unsaved >= self.config.position_update_interval:
-            self.flush()
+            return self.flush()
+        return True
 
-    def _process_new(self, record: dict[str, Any], tally: Tally) -> None:
+    def _process_new(self, record: dict[str, Any], tally: Tally) -> bool:
+        """Deliver (or skip, or park) one new message; False when another engine won it."""
         position = record["global_position"]
         metadata = record["metadata"]
         if not metadata.get("asynchronous"):
@@ -186,22 +199,27 @@ class Subscription:
                 return self._skip(position, tally)  # past its deadline: acknowledged, never handled
         message = Message(record)
         if self.config.sequenced and self._blocked(message.stream_name):
-            self.domain.store.commit([self._parked_change(message), self._cursor_change(position)])
-            self._mark_saved(position)
+            cursor = self._cursor_change(position)
+            if not self._commit_guarded([self._parked_change(message), cursor]):
+                return False
+            self._saved(cursor)
             tally.count(self.name, "parked")
-            return None
-        error = self.attempt(message, [self._cursor_change(position)])
+            return True
+        cursor = self._cursor_change(position)
+        error = self.attempt(message, [cursor])
         if error is None:
-            self._mark_saved(position)
+            self._saved(cursor)
             tally.count(self.name, "delivered")
-        else:
-            self._failed(message, error, 1, tally, [self._cursor_change(position, error)])
-        return None
+            return True
+        if isinstance(error, ExpectedVersionError) and self._lost([cursor]):
+            return False
+        return self._failed(message, error, 1, tally, [self._cursor_change(position, error)])
 
     def _retry(self, entry: dict[str, Any], tally: Tally) -> None:
+        done = Change(PENDING, "id", entry["id"], None, expected_version=_version_of(entry))
         message = self.domain.event_store.get_message(entry["message_id"])
         if message is None:  # the store lost nothing, so this is a hand-edited store
-            self.domain.store.commit([Change(PENDING, "id", entry["id"], None)])
+            self._commit_guarded([done])
             return
         tally.count(self.name, "retried")
         resolved = {
@@ -210,15 +228,21 @@ class Subscription:
             "message_id": message.id,
             "attempts": entry["attempts"] + 1,
         }
-        error = self.attempt(
-            message, [Change(PENDING, "id", entry["id"], None), Change(RESOLVED, "id", entry["id"], resolved)]
-        )
+        error = self.attempt(message, [done, Change(RESOLVED, "id", entry["id"], resolved)])
         if error is None:
             tally.count(self.name, "delivered")
             if self.config.sequenced:
                 self.release(message.stream_name, tally)
-        else:
-            self._failed(message, error, entry["attempts"] + 1, tally, [], first_failed_at=entry["first_failed_at"])
+        elif not (isinstance(error, ExpectedVersionError) and self._lost([done])):
+            self._failed(
+                message,
+                error,
+                entry["attempts"] + 1,
+                tally,
+                [],
+                first_failed_at=entry["first_failed_at"],
+                pending_version=_version_of(entry),
+            )
 
     def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> BaseException | None:
         """Run the handler's methods for ``message`` in one unit of work, committed with
@@ -266,11 +290,14 @@ class Subscription:
         *,
         first_failed_at: str | None = None,
         replay: bool = False,
-    ) -> None:
+        pending_version: int = -1,
+    ) -> bool:
         """Bookkeeping after a failed attempt, in one commit: retry, dead letter or record.
 
         A failure during a replay is never retried: it is dead-lettered when the
-        subscription has a DLQ, else recorded.
+        subscription has a DLQ, else recorded. ``pending_version`` is the ``_version`` of
+        the message's retry entry (-1: it has none yet). Returns False when another
+        engine dealt with the message first (nothing was written).
         """
         call_handle_error(self.handler, error, message)
         tally.count(self.name, "failed")
@@ -298,17 +325,29 @@ class Subscription:
             changes.append(failure_change(failure))
         elif attempts < self.config.max_retries:
             due = self.domain.timestamp() + self.config.retry_delay(attempts)
-            changes.append(Change(PENDING, "id", pending_id, {"id": pending_id, **details, "due": due}))
+            doc = {"id": pending_id, **details, "due": due, "_version": pending_version + 1}
+            changes.append(Change(PENDING, "id", pending_id, doc, expected_version=pending_version))
         else:
             if attempts > 1:
-                changes.append(Change(PENDING, "id", pending_id, None))
+                changes.append(Change(PENDING, "id", pending_id, None, expected_version=pending_version))
             self._dead_letter_or_record(message, error, details, changes, tally, mode="async")
-        cursor = next((c for c in changes if c.table == CURSORS), None)
-        if cursor is None:
-            cursor = self._cursor_change(self.position, error)
-            changes.append(cursor)
-        self.domain.store.commit(changes)
-        self._mark_saved(cursor.doc["position"])  # type: ignore[index]
+        moves = any(c.table == CURSORS for c in changes)  # a new message: the cursor moves past it
+        for _ in range(_ATTEMPTS):
+            if not moves:
+                # A retry or release only notes the error on the cursor, wherever it is now.
+                changes = [c for c in changes if c.table != CURSORS]
+                changes.append(self._cursor_change(self.position, error))
+            try:
+                self.domain.store.commit(changes)
+            except ExpectedVersionError:
+                if moves or self._lost([c for c in changes if c.table != CURSORS]):
+                    self._reread()
+                    return False
+                self._reread()  # only the cursor moved (another engine's delivery): note the error there
+                continue
+            self._saved(next(c for c in changes if c.table == CURSORS))
+            return True
+        return False
 
     def _dead_letter_or_record(
         self,
@@ -387,19 +426,22 @@ class Subscription:
         )
         for entry in parked:
             message = self.domain.event_store.get_message(entry["message_id"])
-            unpark = Change(PARKED, "id", entry["id"], None)
+            unpark = Change(PARKED, "id", entry["id"], None, expected_version=_version_of(entry))
             if message is None:
-                store.commit([unpark])
+                if not self._commit_guarded([unpark]):
+                    return
                 continue
             error = self.attempt(message, [unpark])
             if error is not None:
-                self._failed(message, error, 1, tally, [unpark])
-                return
+                if not (isinstance(error, ExpectedVersionError) and self._lost([unpark])):
+                    self._failed(message, error, 1, tally, [unpark])
+                return  # failed, or another engine is releasing this stream
             tally.count(self.name, "delivered")
 
     # -- cursor -----------------------------------------------------------------------
 
     def _cursor_change(self, position: int, error: BaseException | None = None) -> Change:
+        """The cursor at ``position``, expected to be where this subscription last saw it."""
         previous = self.domain.store.get(CURSORS, self.name)
         last_error = previous.get("last_error") if previous else None
         if error is not None:
@@ -411,8 +453,9 @@ class Subscription:
             "position": position,
             "updated_at": self.domain.now_iso(),
             "last_error": last_error,
+            "_version": self._version + 1,
         }
-        return Change(CURSORS, "id", self.name, doc)
+        return Change(CURSORS, "id", self.name, doc, expected_version=self._version)
 
     def caught_up_to(self, position: int) -> list[Change]:
         """The writes that make this subscription start after ``position`` (a projection
@@ -428,17 +471,65 @@ class Subscription:
         return self.domain.store.keys_where(table, "handler", self.name)
 
     def _adopt_saved_cursor(self) -> None:
-        # Another writer in this process (a projection rebuild) may have moved the cursor.
+        # Another writer (a projection rebuild, another engine) may have moved the cursor.
         cursor = self.domain.store.get(CURSORS, self.name)
-        if cursor is not None and cursor["position"] != self._saved_position:
-            self._mark_saved(cursor["position"])
+        if cursor is not None and _version_of(cursor) != self._version:
+            self._adopt(cursor)
 
-    def _mark_saved(self, position: int) -> None:
-        self.position = self._saved_position = position
+    def _adopt(self, cursor: dict[str, Any] | None) -> None:
+        self.position = self._saved_position = cursor["position"] if cursor else 0
+        self._version = _version_of(cursor)
         self._unsaved = 0
 
-    def flush(self) -> None:
-        """Save the cursor if it moved since it was last saved."""
-        if self.position != self._saved_position:
-            self.domain.store.commit([self._cursor_change(self.position)])
-            self._mark_saved(self.position)
+    def _reread(self) -> None:
+        """Catch up on other processes' commits and continue from the stored cursor."""
+        self.domain.store.refresh()
+        self._adopt(self.domain.store.get(CURSORS, self.name))
+
+    def _lost(self, guards: list[Change]) -> bool:
+        """After an ExpectedVersionError: True (cursor re-read) when a bookkeeping row
+        among ``guards`` moved on, i.e. another engine took the message; False when the
+        conflict was the handler's own (its aggregate changed under it)."""
+        store = self.domain.store
+        store.refresh()
+        for change in guards:
+            if change.expected_version is None or change.table not in (CURSORS, PENDING, PARKED):
+                continue
+            if _version_of(store.get(change.table, change.key)) != change.expected_version:
+                self._adopt(store.get(CURSORS, self.name))
+                return True
+        return False
+
+    def _commit_guarded(self, changes: list[Change]) -> bool:
+        """Commit bookkeeping alone; False (cursor re-read) when another engine got there first."""
+        try:
+            self.domain.store.commit(changes)
+        except ExpectedVersionError:
+            self._reread()
+            return False
+        return True
+
+    def _saved(self, cursor: Change) -> None:
+        assert cursor.doc is not None
+        self.position = self._saved_position = cursor.doc["position"]
+        self._version = cursor.doc["_version"]
+        self._unsaved = 0
+
+    def flush(self) -> bool:
+        """Save the cursor if it moved since it was last saved; False when another
+        engine moved it meanwhile (this one then continues from there)."""
+        if self.position == self._saved_position:
+            return True
+        cursor = self._cursor_change(self.position)
+        if not self._commit_guarded([cursor]):
+            return False
+        self._saved(cursor)
+        return True
+
+
+_ATTEMPTS = 5  # commits of a failure's bookkeeping before giving up to a busier engine
+
+
+def _version_of(doc: dict[str, Any] | None) -> int:
+    """A stored row's ``_version`` as the store checks it (-1: no row; 0: saved without one)."""
+    return -1 if doc is None else int(doc.get("_version", 0))
