@@ -66,8 +66,11 @@ class Tally:
 
     def count(self, handler: str, outcome: str) -> None:
         """Add one ``outcome`` for ``handler``."""
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        row = self.by_handler.setdefault(handler, {})
+        values = self.__dict__
+        values[outcome] += 1
+        row = self.by_handler.get(handler)
+        if row is None:
+            row = self.by_handler[handler] = {}
         row[outcome] = row.get(outcome, 0) + 1
 
     @property
@@ -253,15 +256,19 @@ class Subscription:
         into handlers, except :class:`ImmediateStop`, which passes through. A
         ``BaseException`` from the commit itself (not user code) propagates.
         """
-        methods = self.handler.methods_for(message.type)  # type: ignore[attr-defined]
+        handler = self.handler
+        methods = handler.methods_for(message.type)  # type: ignore[attr-defined]
         self.in_flight = message
         aborted: BaseException | None = None
+        domain = self.domain
         try:
-            with handler_context(self.domain, message, replaying=replaying), UnitOfWork(self.domain) as uow:
+            with handler_context(domain, message, replaying=replaying), UnitOfWork(domain) as uow:
+                # One method: this unit is its unit of work (several: each joins it).
+                uow.delivery = len(methods) == 1
                 try:
-                    event = self.domain.event_from_message(message)
+                    event = domain.event_from_message(message)
                     for name in methods:
-                        getattr(self.handler(), name)(event)
+                        getattr(handler(), name)(event)
                 except (Exception, ImmediateStop):
                     raise
                 except BaseException as exc:

@@ -51,6 +51,7 @@ class UnitOfWork:
         "_outer",
         "_rollback_only",
         "_token",
+        "delivery",
         "domain",
         "in_progress",
     )
@@ -70,6 +71,10 @@ class UnitOfWork:
         self._rollback_only = False
         self._failure: BaseException | None = None  # what made a nested unit fail
         self.in_progress = False
+        # Set by the engine on the unit of one delivery: the handler method it runs needs
+        # no unit of its own (see workbench.core.handler), as this one already commits or
+        # rolls back exactly that method's work with the delivery's bookkeeping.
+        self.delivery = False
 
     # -- collecting -------------------------------------------------------------------
 
@@ -114,6 +119,10 @@ class UnitOfWork:
     def pending(self, aggregate_cls: type) -> list[BaseAggregate]:
         """The instances of ``aggregate_cls`` saved in this unit of work, not yet committed."""
         return [a for (cls, _), a in (self._outer or self)._aggregates.items() if cls is aggregate_cls]
+
+    def has_pending(self) -> bool:
+        """True when an aggregate was saved in this unit of work (cheaper than :meth:`pending`)."""
+        return bool((self._outer or self)._aggregates)
 
     def record_event(self, record: dict[str, Any]) -> None:
         """Append an event record not raised through an aggregate."""
@@ -162,6 +171,9 @@ class UnitOfWork:
 
     def commit(self) -> list[Message]:
         """Write everything collected in one store commit; returns the stored messages."""
+        if not self._aggregates and not self._events and not self._changes:
+            self._identity = {}  # nothing to write (a handler that only read)
+            return []
         changes: list[Change] = []
         events: list[dict[str, Any]] = []
         saved: list[BaseAggregate] = []
