@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.core import unit_of_work
-from workbench.core.unit_of_work import _current as current_unit
 from workbench.core._model import ElementMeta
 from workbench.core.exceptions import IncorrectUsageError
 
@@ -45,8 +44,8 @@ def handle(target_cls: Any, start: bool = False, correlate: Any = None, end: boo
         @functools.wraps(fn)
         def wrapper(self: Any, event: Any) -> Any:
             meta = type(self).meta_
-            uow = current_unit.get()
-            if uow is not None and uow.delivery and uow.domain is meta.domain:
+            uow = unit_of_work.delivery_unit(meta.domain)
+            if uow is not None:
                 # The engine's unit for this one delivery: joining it would change nothing
                 # (a failure rolls it all back), so skip the nested unit's cost. Cleared
                 # while the method runs, so a handler method it calls still gets its own

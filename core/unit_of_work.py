@@ -30,6 +30,13 @@ def current_uow(domain: Domain | None = None) -> UnitOfWork | None:
     return uow
 
 
+def delivery_unit(domain: Domain) -> UnitOfWork | None:
+    """The engine's unit of work for one delivery, when it is in progress for ``domain``
+    and no handler method runs in it yet (see :attr:`UnitOfWork.delivery`)."""
+    uow = _current.get()
+    return uow if uow is not None and uow.delivery and uow.domain is domain else None
+
+
 class UnitOfWork:
     """Collects saves and events, then commits them together or not at all.
 
