@@ -203,8 +203,9 @@ class UnitOfWork:
             if change is not None:
                 changes.append(change)
                 saved.append(aggregate)
-                for event in aggregate.__dict__["_events"]:
-                    events.append(event.__dict__["_message"].record)
+                raised = aggregate.__dict__["_events"]
+                if raised:
+                    events.extend(event.__dict__["_message"].record for event in raised)
         if self._events:
             # A command issued in this unit goes first: the events it led to follow it.
             commands = [r for r in self._events if r.get("kind") == "COMMAND"]
