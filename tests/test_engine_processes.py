@@ -16,6 +16,8 @@ import time
 from collections import Counter
 
 from conftest import ROOT
+from workbench.core.engine import Engine
+from workbench.core.loader import load_domain
 from workbench.core.store import open_store
 
 RACE = ROOT / "tests" / "race_domain.py"
@@ -99,3 +101,40 @@ def test_two_running_engines_and_one_shot_processing_deliver_each_message_once(t
     with open_store(store_dir, read_only=True) as store:
         assert store.count("pending") == 0
         assert store.count("dead_letters") == 0
+
+
+def test_the_engine_that_loses_a_race_commits_nothing_and_moves_on(tmp_path, monkeypatch):
+    # Two engines on two opens of one store, in one process, so the race is forced: the
+    # second engine read its cursors before the first delivered anything.
+    monkeypatch.setenv("RACE_MARKERS", str(tmp_path))
+    store_dir = tmp_path / "store"
+    first = load_domain(str(RACE), store=open_store(store_dir))
+    second = None
+    try:
+        with first.domain_context():
+            ticket_cls = first.registry.aggregates["Ticket"]
+            for number in (1, 2, 3):
+                ticket = ticket_cls(number=number)
+                ticket.open()
+                first.repository_for(ticket_cls).add(ticket)
+        second = load_domain(str(RACE), store=open_store(store_dir))
+        late = Engine(second)
+        with first.domain_context():
+            assert Engine(first).process().delivered == 6
+        with second.domain_context():
+            tally = late.process()
+        assert (tally.delivered, tally.failed) == (0, 0)  # every delivery lost its race, none failed
+        assert [s.position for s in late.subscriptions] == [3, 3]  # it re-read the cursors
+        with second.domain_context():
+            ticket_cls = second.registry.aggregates["Ticket"]
+            for number in (4, 5):  # it goes on with new messages (5 fails once, then is retried)
+                ticket = ticket_cls(number=number)
+                ticket.open()
+                second.repository_for(ticket_cls).add(ticket)
+            assert late.process_until_idle(max_wait_seconds=5).delivered == 4
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
+    for handler in ("Record", "Flaky"):
+        assert sorted(_numbers(store_dir, handler).elements()) == [1, 2, 3, 4, 5], handler
