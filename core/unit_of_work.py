@@ -178,9 +178,25 @@ class UnitOfWork:
 
     def commit(self) -> list[Message]:
         """Write everything collected in one store commit; returns the stored messages."""
-        if not self._aggregates and not self._events and not self._changes:
+        aggregates = self._aggregates
+        if not aggregates and not self._events and not self._changes:
             self._identity = {}  # nothing to write (a handler that only read)
             return []
+        if len(aggregates) == 1 and not self._events:
+            # The common handler unit: one aggregate saved (plus staged bookkeeping).
+            (aggregate,) = aggregates.values()
+            values = aggregate.__dict__
+            if not values["_events"] and not getattr(aggregate, "_event_sourced", False):
+                change = self._change_for(aggregate)
+                changes = [change, *self._changes] if change is not None else self._changes
+                self.domain.store.commit(changes)
+                if change is not None:
+                    values["_version"] = change.doc["_version"]  # type: ignore[index]
+                    values["_persisted"] = change.doc
+                self._aggregates = {}
+                self._identity = {}
+                self._changes = []
+                return []
         changes: list[Change] = []
         events: list[dict[str, Any]] = []
         saved: list[BaseAggregate] = []
