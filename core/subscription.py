@@ -28,55 +28,26 @@ committed once per message.
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import handler_context
+from workbench.core.cursor import CURSORS, Cursor, version_of
 from workbench.core.dispatch import call_handle_error
 from workbench.core.exceptions import ExpectedVersionError, ImmediateStop
 from workbench.core.failures import failure_change, make_failure
 from workbench.core.message import Message
 from workbench.core.store import Change
 from workbench.core.subscription_config import EVENT_STORE, SubscriptionConfig
+from workbench.core.tally import Tally
 from workbench.core.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
 
-CURSORS = "cursors"
 PENDING = "pending"
 DEAD_LETTERS = "dead_letters"
 PARKED = "parked"
 RESOLVED = "resolved_retries"
-
-
-@dataclass
-class Tally:
-    """What processing did, per outcome."""
-
-    delivered: int = 0
-    skipped: int = 0
-    failed: int = 0
-    retried: int = 0
-    dead_lettered: int = 0
-    parked: int = 0
-    by_handler: dict[str, dict[str, int]] = field(default_factory=dict)
-    # Set when the operator stopped processing mid-message: which delivery was abandoned.
-    interrupted: str | None = None
-
-    def count(self, handler: str, outcome: str) -> None:
-        """Add one ``outcome`` for ``handler``."""
-        values = self.__dict__
-        values[outcome] += 1
-        row = self.by_handler.get(handler)
-        if row is None:
-            row = self.by_handler[handler] = {}
-        row[outcome] = row.get(outcome, 0) + 1
-
-    @property
-    def handled(self) -> int:
-        """Messages looked at, whatever the outcome."""
-        return self.delivered + self.skipped + self.failed + self.parked
 
 
 class _HandlerAborted(Exception):
@@ -104,15 +75,15 @@ class Subscription:
         self.config = config
         self.category: str = category or handler.meta_.stream_category  # type: ignore[attr-defined]
         self.name: str = subscription_name(handler, self.category)
-        cursor = domain.store.get(CURSORS, self.name)
-        self.position: int = cursor["position"] if cursor else 0
-        self._saved_position = self.position
-        # The cursor's `_version` that `position` is based on (-1: no cursor saved yet).
-        self._version: int = _version_of(cursor)
-        self._unsaved = 0
+        self.cursor = Cursor(domain, self.name, self.category)
         # The message a handler is running on right now (for the "stopped now" notice).
         self.in_flight: Message | None = None
         self._releases_resumed = False
+
+    @property
+    def position(self) -> int:
+        """The global position of the last message this subscription dealt with."""
+        return self.cursor.position
 
     # -- reading ----------------------------------------------------------------------
 
@@ -154,8 +125,8 @@ class Subscription:
         if not self._releases_resumed:
             self._releases_resumed = True
             self.resume_releases(tally)
-        if self._unsaved == 0:
-            self._adopt_saved_cursor()
+        if self.cursor.unsaved == 0:
+            self.cursor.adopt_saved()
         done = 0
         now = self.domain.timestamp()
         for entry in self.pending():
@@ -176,11 +147,12 @@ class Subscription:
         return done
 
     def _skip(self, position: int, tally: Tally) -> bool:
-        self.position = position
-        self._unsaved += 1
+        cursor = self.cursor
+        cursor.position = position
+        cursor.unsaved += 1
         tally.count(self.name, "skipped")
-        if self._unsaved >= self.config.position_update_interval:
-            return self.flush()
+        if cursor.unsaved >= self.config.position_update_interval:
+            return cursor.flush()
         return True
 
     def _process_new(self, record: dict[str, Any], tally: Tally) -> bool:
@@ -202,27 +174,27 @@ class Subscription:
                 return self._skip(position, tally)  # past its deadline: acknowledged, never handled
         message = Message(record)
         if self.config.sequenced and self._blocked(message.stream_name):
-            cursor = self._cursor_change(position)
-            if not self._commit_guarded([self._parked_change(message), cursor]):
+            moved = self.cursor.change(position)
+            if not self.cursor.commit_guarded([self._parked_change(message), moved]):
                 return False
-            self._saved(cursor)
+            self.cursor.saved(moved)
             tally.count(self.name, "parked")
             return True
-        cursor = self._cursor_change(position)
-        error = self.attempt(message, [cursor])
+        moved = self.cursor.change(position)
+        error = self.attempt(message, [moved])
         if error is None:
-            self._saved(cursor)
+            self.cursor.saved(moved)
             tally.count(self.name, "delivered")
             return True
-        if isinstance(error, ExpectedVersionError) and self._lost([cursor]):
+        if isinstance(error, ExpectedVersionError) and self.cursor.lost([moved]):
             return False
-        return self._failed(message, error, 1, tally, [self._cursor_change(position, error)])
+        return self._failed(message, error, 1, tally, [self.cursor.change(position, error)])
 
     def _retry(self, entry: dict[str, Any], tally: Tally) -> None:
-        done = Change(PENDING, "id", entry["id"], None, expected_version=_version_of(entry))
+        done = Change(PENDING, "id", entry["id"], None, expected_version=version_of(entry))
         message = self.domain.event_store.get_message(entry["message_id"])
         if message is None:  # the store lost nothing, so this is a hand-edited store
-            self._commit_guarded([done])
+            self.cursor.commit_guarded([done])
             return
         tally.count(self.name, "retried")
         resolved = {
@@ -236,7 +208,7 @@ class Subscription:
             tally.count(self.name, "delivered")
             if self.config.sequenced:
                 self.release(message.stream_name, tally)
-        elif not (isinstance(error, ExpectedVersionError) and self._lost([done])):
+        elif not (isinstance(error, ExpectedVersionError) and self.cursor.lost([done])):
             self._failed(
                 message,
                 error,
@@ -244,7 +216,7 @@ class Subscription:
                 tally,
                 [],
                 first_failed_at=entry["first_failed_at"],
-                pending_version=_version_of(entry),
+                pending_version=version_of(entry),
             )
 
     def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> BaseException | None:
@@ -338,21 +310,22 @@ class Subscription:
             if attempts > 1:
                 changes.append(Change(PENDING, "id", pending_id, None, expected_version=pending_version))
             self._dead_letter_or_record(message, error, details, changes, tally, mode="async")
+        cursor = self.cursor
         moves = any(c.table == CURSORS for c in changes)  # a new message: the cursor moves past it
         for _ in range(_ATTEMPTS):
             if not moves:
                 # A retry or release only notes the error on the cursor, wherever it is now.
                 changes = [c for c in changes if c.table != CURSORS]
-                changes.append(self._cursor_change(self.position, error))
+                changes.append(cursor.change(cursor.position, error))
             try:
                 self.domain.store.commit(changes)
             except ExpectedVersionError:
-                if moves or self._lost([c for c in changes if c.table != CURSORS]):
-                    self._reread()
+                if moves or cursor.lost([c for c in changes if c.table != CURSORS]):
+                    cursor.reread()
                     return False
-                self._reread()  # only the cursor moved (another engine's delivery): note the error there
+                cursor.reread()  # only the cursor moved (another engine's delivery): note the error there
                 continue
-            self._saved(next(c for c in changes if c.table == CURSORS))
+            cursor.saved(next(c for c in changes if c.table == CURSORS))
             return True
         return False
 
@@ -433,36 +406,19 @@ class Subscription:
         )
         for entry in parked:
             message = self.domain.event_store.get_message(entry["message_id"])
-            unpark = Change(PARKED, "id", entry["id"], None, expected_version=_version_of(entry))
+            unpark = Change(PARKED, "id", entry["id"], None, expected_version=version_of(entry))
             if message is None:
-                if not self._commit_guarded([unpark]):
+                if not self.cursor.commit_guarded([unpark]):
                     return
                 continue
             error = self.attempt(message, [unpark])
             if error is not None:
-                if not (isinstance(error, ExpectedVersionError) and self._lost([unpark])):
+                if not (isinstance(error, ExpectedVersionError) and self.cursor.lost([unpark])):
                     self._failed(message, error, 1, tally, [unpark])
                 return  # failed, or another engine is releasing this stream
             tally.count(self.name, "delivered")
 
     # -- cursor -----------------------------------------------------------------------
-
-    def _cursor_change(self, position: int, error: BaseException | None = None) -> Change:
-        """The cursor at ``position``, expected to be where this subscription last saw it."""
-        previous = self.domain.store.get(CURSORS, self.name)
-        last_error = previous.get("last_error") if previous else None
-        if error is not None:
-            last_error = {"type": type(error).__name__, "message": str(error), "at": self.domain.now_iso()}
-        doc = {
-            "id": self.name,
-            "handler": self.name,
-            "category": self.category,
-            "position": position,
-            "updated_at": self.domain.now_iso(),
-            "last_error": last_error,
-            "_version": self._version + 1,
-        }
-        return Change(CURSORS, "id", self.name, doc, expected_version=self._version)
 
     def caught_up_to(self, position: int) -> list[Change]:
         """The writes that make this subscription start after ``position`` (a projection
@@ -471,72 +427,16 @@ class Subscription:
         changes = [Change(table, "id", key, None) for table in (PENDING, PARKED) for key in self._keys(table)]
         cursor = self.domain.store.get(CURSORS, self.name)
         if cursor is None or cursor["position"] != position or changes:
-            changes.append(self._cursor_change(position))
+            changes.append(self.cursor.change(position))
         return changes
 
     def _keys(self, table: str) -> list[Any]:
         return self.domain.store.keys_where(table, "handler", self.name)
 
-    def _adopt_saved_cursor(self) -> None:
-        # Another writer (a projection rebuild, another engine) may have moved the cursor.
-        cursor = self.domain.store.get(CURSORS, self.name)
-        if cursor is not None and _version_of(cursor) != self._version:
-            self._adopt(cursor)
-
-    def _adopt(self, cursor: dict[str, Any] | None) -> None:
-        self.position = self._saved_position = cursor["position"] if cursor else 0
-        self._version = _version_of(cursor)
-        self._unsaved = 0
-
-    def _reread(self) -> None:
-        """Catch up on other processes' commits and continue from the stored cursor."""
-        self.domain.store.refresh()
-        self._adopt(self.domain.store.get(CURSORS, self.name))
-
-    def _lost(self, guards: list[Change]) -> bool:
-        """After an ExpectedVersionError: True (cursor re-read) when a bookkeeping row
-        among ``guards`` moved on, i.e. another engine took the message; False when the
-        conflict was the handler's own (its aggregate changed under it)."""
-        store = self.domain.store
-        store.refresh()
-        for change in guards:
-            if change.expected_version is None or change.table not in (CURSORS, PENDING, PARKED):
-                continue
-            if _version_of(store.get(change.table, change.key)) != change.expected_version:
-                self._adopt(store.get(CURSORS, self.name))
-                return True
-        return False
-
-    def _commit_guarded(self, changes: list[Change]) -> bool:
-        """Commit bookkeeping alone; False (cursor re-read) when another engine got there first."""
-        try:
-            self.domain.store.commit(changes)
-        except ExpectedVersionError:
-            self._reread()
-            return False
-        return True
-
-    def _saved(self, cursor: Change) -> None:
-        assert cursor.doc is not None
-        self.position = self._saved_position = cursor.doc["position"]
-        self._version = cursor.doc["_version"]
-        self._unsaved = 0
-
     def flush(self) -> bool:
         """Save the cursor if it moved since it was last saved; False when another
         engine moved it meanwhile (this one then continues from there)."""
-        if self.position == self._saved_position:
-            return True
-        cursor = self._cursor_change(self.position)
-        if not self._commit_guarded([cursor]):
-            return False
-        self._saved(cursor)
-        return True
+        return self.cursor.flush()
 
 
 _ATTEMPTS = 5  # commits of a failure's bookkeeping before giving up to a busier engine
-
-
-def _version_of(doc: dict[str, Any] | None) -> int:
-    """A stored row's ``_version`` as the store checks it (-1: no row; 0: saved without one)."""
-    return -1 if doc is None else int(doc.get("_version", 0))

@@ -188,8 +188,7 @@ class UnitOfWork:
             values = aggregate.__dict__
             if not values["_events"] and not getattr(aggregate, "_event_sourced", False):
                 change = self._change_for(aggregate)
-                changes = [change, *self._changes] if change is not None else self._changes
-                self.domain.store.commit(changes)
+                self.domain.store.commit([change, *self._changes] if change is not None else self._changes)
                 if change is not None:
                     values["_version"] = change.doc["_version"]  # type: ignore[index]
                     values["_persisted"] = change.doc
