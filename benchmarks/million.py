@@ -17,6 +17,7 @@ Writers and replays run on a copy of the cached store, so it never changes.
     python benchmarks/million.py                    # 1,000,000 events, 3 runs
     python benchmarks/million.py --events 100000
     python benchmarks/million.py --quick            # smoke: 5,000 events, 1 run (about 15 s)
+    python benchmarks/million.py --events 100000 --only replay   # replay figures only
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from workbench import open_store  # noqa: E402
 CACHE = Path(os.environ.get("WORKBENCH_BENCH_CACHE", Path.home() / ".cache" / "workbench-bench"))
 DEAD_LETTERS = 5
 READ_SECONDS, READ_MIB, WRITER_SECONDS, REPLAY_RATE = 1.0, 500.0, 2.0, 40_000.0
+PARTS = ("reads", "writer", "replay")
 
 DOMAIN_FILE = """\
 # Written by benchmarks/million.py: the ship-cycle domain, with the dead-letter source.
@@ -133,7 +135,6 @@ def cached_store(events: int, rebuild: bool) -> tuple[Path, dict[str, object]]:
     if rebuild or not meta_file.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        (folder / "domain.py").write_text(DOMAIN_FILE.format(benchmarks=str(HERE)))
         print(f"building a store of {events:,} ship cycles in {folder} ...", flush=True)
         # In a child process: a parent grown by the build would inflate every measured
         # child's peak RSS (a forked child starts with the parent's pages until it execs).
@@ -141,6 +142,8 @@ def cached_store(events: int, rebuild: bool) -> tuple[Path, dict[str, object]]:
         meta = json.loads(meta_file.read_text())
         print(f"built in {meta['build_seconds']:.0f}s (normal sync engine, one commit per save)")
     meta = json.loads(meta_file.read_text())
+    # Rewritten every time: a cache built from another checkout points at its benchmarks/.
+    (folder / "domain.py").write_text(DOMAIN_FILE.format(benchmarks=str(HERE)))
     print(
         f"store of {events:,} events: {folder / 'store'} ({disk_mib(folder / 'store'):,.0f} MiB on disk; "
         f"built in {meta['build_seconds']:.0f}s)"
@@ -195,6 +198,9 @@ def main() -> None:
     # Small enough that tests/test_benchmarks.py can run it as is on a loaded machine: the
     # time goes to interpreter start-up in seven child commands, not to the store.
     parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 events, 1 run")
+    parser.add_argument(
+        "--only", choices=PARTS, action="append", help="measure only this part (repeatable; default: all)"
+    )
     parser.add_argument("--build-into", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_into is not None:
@@ -202,6 +208,7 @@ def main() -> None:
         meta = build_store(args.build_into, args.events)
         (args.build_into / "meta.json").write_text(json.dumps(meta))
         return
+    parts = set(args.only or PARTS)
     events = args.events or (5_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
     store_stamp()  # now, while ship_cycle.py on disk matches the imported build_domain
@@ -224,7 +231,7 @@ def main() -> None:
             ("events trace <id>", ["events", "trace", str(meta["event_id"])]),
             ("dlq list", ["dlq", "list"]),
         ]
-        for label, command in reads:
+        for label, command in reads if "reads" in parts else []:
             samples = [workbench(big, big / "store", *command) for _ in range(runs)]
             seconds = statistics.median(s.seconds for s in samples)
             mib = max(s.peak_mib for s in samples)
@@ -234,24 +241,25 @@ def main() -> None:
             )
 
         # The writer commits to a copy, so the cached store stays as built.
-        copy = fresh_copy(big, scratch)
-        samples = [
-            workbench(big, copy, "new", "Inventory", f"book_id=bench-{run}", "in_stock=1") for run in range(runs)
-        ]
-        seconds = statistics.median(s.seconds for s in samples)
-        mib = max(s.peak_mib for s in samples)
-        add(
-            (
-                "writer: new Inventory",
-                f"{seconds:.2f}",
-                f"{mib:,.0f}",
-                f"< {WRITER_SECONDS:.0f} s",
-                verdict(seconds < WRITER_SECONDS),
+        if "writer" in parts:
+            copy = fresh_copy(big, scratch)
+            samples = [
+                workbench(big, copy, "new", "Inventory", f"book_id=bench-{run}", "in_stock=1") for run in range(runs)
+            ]
+            seconds = statistics.median(s.seconds for s in samples)
+            mib = max(s.peak_mib for s in samples)
+            add(
+                (
+                    "writer: new Inventory",
+                    f"{seconds:.2f}",
+                    f"{mib:,.0f}",
+                    f"< {WRITER_SECONDS:.0f} s",
+                    verdict(seconds < WRITER_SECONDS),
+                )
             )
-        )
 
         # Replay on a fresh copy each run (the real delivery work: handlers save to the copy).
-        sizes = sorted({n for n in (10_000, 100_000) if n < events} | {events})
+        sizes = sorted({n for n in (10_000, 100_000) if n < events} | {events}) if "replay" in parts else []
         for n in sizes:
             folder = big if n == events else cached_store(n, args.rebuild)[0]
             whole, inner, mib = [], [], 0.0

@@ -44,8 +44,20 @@ def handle(target_cls: Any, start: bool = False, correlate: Any = None, end: boo
         @functools.wraps(fn)
         def wrapper(self: Any, event: Any) -> Any:
             meta = type(self).meta_
-            with unit_of_work.UnitOfWork(meta.domain):
-                result = fn(self, event)
+            uow = unit_of_work.delivery_unit(meta.domain)
+            if uow is not None:
+                # The engine's unit for this one delivery: joining it would change nothing
+                # (a failure rolls it all back), so skip the nested unit's cost. Cleared
+                # while the method runs, so a handler method it calls still gets its own
+                # nested unit (a failure caught there still rolls the delivery back).
+                uow.delivery = False
+                try:
+                    result = fn(self, event)
+                finally:
+                    uow.delivery = True
+            else:
+                with unit_of_work.UnitOfWork(meta.domain):
+                    result = fn(self, event)
             # Event handlers return nothing to the caller (CQRS); a command handler's
             # value is what a sync `domain.process` returns.
             return result if meta.kind == "COMMAND_HANDLER" else None

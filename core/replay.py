@@ -24,7 +24,7 @@ from workbench.core.exceptions import IncorrectUsageError
 from workbench.core.message import Message
 from workbench.core.store import Change
 from workbench.core.store.names import ALL, read_kind
-from workbench.core.subscription import Tally
+from workbench.core.subscription import Subscription, Tally
 
 REPLAYS = "replays"
 
@@ -143,18 +143,23 @@ def _run(
     records = [r for r in domain.event_store._records(category, start, None) if r["global_position"] <= last]
     total = len(records)
     tally = report.tally
+    # Which subscriptions get a record depends on its category and type only, unless a
+    # handler filters on the origin stream: then it is worked out per record.
+    by_origin = any(s.handler.meta_.subscription.origin_stream for s in by_handler.values())  # type: ignore[attr-defined]
+    routes: dict[tuple[str, str], list[tuple[Subscription, bool]]] = {}
     began = time.perf_counter()
     for done, record in enumerate(records, 1):
         if should_stop is not None and should_stop():
             break
         message = Message(record)
-        # Exactly the deliveries live dispatch makes: the handlers of the record's own
-        # category and of `$all` (source_stream applied), each once.
-        for handler in domain.handlers_for(message):
-            subscription = by_handler.get((handler, record["stream_category"])) or by_handler.get((handler, "$all"))
-            if subscription is None or not handler.methods_for(message.type):  # type: ignore[attr-defined]
-                continue
-            if handler.meta_.options.get("replayable", True) is False:  # type: ignore[attr-defined]
+        key = (record["stream_category"], record["type"])
+        route = routes.get(key)
+        if route is None:
+            route = _route(domain, message, by_handler)
+            if not by_origin:
+                routes[key] = route
+        for subscription, replayable in route:
+            if not replayable:
                 tally.count(subscription.name, "skipped")
                 continue
             error = subscription.attempt(message, [], replaying=True)
@@ -168,6 +173,24 @@ def _run(
     report.seconds = time.perf_counter() - began
     replayed = records[: report.messages]
     return (replayed[0]["global_position"], replayed[-1]["global_position"]) if replayed else (0, 0)
+
+
+def _route(
+    domain: Domain, message: Message, by_handler: dict[tuple[type, str], Subscription]
+) -> list[tuple[Subscription, bool]]:
+    """The subscriptions ``message`` goes to, each with whether its handler is replayable.
+
+    Exactly the deliveries live dispatch makes: the handlers of the record's own category
+    and of `$all` (source_stream applied), each once.
+    """
+    route = []
+    category = message.record["stream_category"]
+    for handler in domain.handlers_for(message):
+        subscription = by_handler.get((handler, category)) or by_handler.get((handler, "$all"))
+        if subscription is None or not handler.methods_for(message.type):  # type: ignore[attr-defined]
+            continue
+        route.append((subscription, handler.meta_.options.get("replayable", True) is not False))  # type: ignore[attr-defined]
+    return route
 
 
 def _remember(domain: Domain, report: ReplayReport, handlers: list[type], first: int, last: int) -> None:

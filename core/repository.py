@@ -13,6 +13,7 @@ from workbench.core.queryset import QuerySet, default_limit
 if TYPE_CHECKING:
     from workbench.core.aggregate import BaseAggregate
     from workbench.core.domain import Domain
+    from workbench.core.unit_of_work import UnitOfWork
 
 A = TypeVar("A", bound="BaseAggregate")
 
@@ -91,14 +92,25 @@ class Repository(Generic[A]):
             ObjectNotFoundError: none matches.
             TooManyObjectsError: more than one matches.
         """
-        found = self._select(filters, limit=2)
+        uow = unit_of_work.current_uow(self.domain)
+        if len(filters) == 1 and (uow is None or not uow.has_pending()):
+            # The common `find_by(field=value)` (a handler's lookup): one index probe.
+            ((spec, value),) = filters.items()
+            if "__" not in spec and spec != self.id_field:
+                store = self.domain.store
+                keys = store.keys_where(self.table, spec, self._clean(spec, value))
+                if len(keys) == 1:
+                    key = keys[0]
+                    return self._instance(key, store.get(self.table, key), uow)  # type: ignore[arg-type]
+        found = self._select(filters, limit=2, uow=uow)
         if not found:
             raise ObjectNotFoundError(f"`{self.aggregate_cls.__name__}` object with values {filters} does not exist.")
         if len(found) > 1:
             raise TooManyObjectsError(
                 f"More than one object of `{self.aggregate_cls.__name__}` found with values {filters}"
             )
-        return self._instance(*found[0])
+        key, doc = found[0]
+        return self._instance(key, doc, uow)
 
     def filter(self, *args: Q, **filters: Any) -> list[A]:
         """Every aggregate matching all filters (``field=value``, ``field__gt=value`` or
@@ -135,31 +147,43 @@ class Repository(Generic[A]):
     def _pending_docs(self) -> dict[Any, dict[str, Any]]:
         """Documents of this class's aggregates saved in the current unit of work, by key."""
         uow = unit_of_work.current_uow(self.domain)
-        if uow is None:
+        if uow is None or not uow.has_pending():
             return {}
         return {a.id_value: a._fields_json() for a in uow.pending(self.aggregate_cls)}
 
-    def _instance(self, key: Any, doc: dict[str, Any]) -> A:
+    def _instance(self, key: Any, doc: dict[str, Any], uow: UnitOfWork | None = None) -> A:
         """The aggregate for a matched document: the unit of work's copy if it has one."""
-        uow = unit_of_work.current_uow(self.domain)
         if uow is None:
-            return self.aggregate_cls._from_doc(doc)  # type: ignore[no-any-return]
+            uow = unit_of_work.current_uow(self.domain)
+            if uow is None:
+                return self.aggregate_cls._from_doc(doc)  # type: ignore[no-any-return]
         known = uow.identity(self.aggregate_cls, key)
         if known is not None:
             return known  # type: ignore[return-value]
         return uow.remember(self.aggregate_cls._from_doc(doc))  # type: ignore[return-value]
 
     def _select(
-        self, filters: dict[str, Any], args: tuple[Q, ...] = (), limit: int | None = None
+        self,
+        filters: dict[str, Any],
+        args: tuple[Q, ...] = (),
+        limit: int | None = None,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> list[tuple[Any, dict[str, Any]]]:
         if len(filters) == 1 and not args:
             # The common `find_by(field=value)`: one index probe, nothing else.
             ((spec, value),) = filters.items()
-            if "__" not in spec and spec != self.id_field and not self._pending_docs():
-                rows = self.domain.store.rows(self.table)
-                keys = self.domain.store.keys_where(self.table, spec, self._clean(spec, value))
+            if uow is None:
+                uow = unit_of_work.current_uow(self.domain)
+            pending = uow is not None and uow.has_pending() and self._pending_docs()
+            if "__" not in spec and spec != self.id_field and not pending:
+                store = self.domain.store
+                keys = store.keys_where(self.table, spec, self._clean(spec, value))
+                if not keys:
+                    return []
                 if limit is not None:
                     keys = keys[:limit]
+                rows = store.rows(self.table)
                 return [(key, rows[key]) for key in keys]
         return matching(self, Q(*args, **filters), limit)
 

@@ -15,57 +15,39 @@ Tables (documents keyed by ``id``):
 * ``pending``: stream-type messages waiting for another attempt;
 * ``dead_letters``: messages that used up their attempts (see :mod:`workbench.core.dead_letters`);
 * ``parked``: messages held behind a dead letter of their stream (``dlq_ordering="sequenced"``).
+
+Several engines (``run`` in two terminals, ``run`` and ``process``) may work one store at
+once. Every cursor move carries the cursor's ``_version`` as this subscription last saw
+it, and every retry or release carries its ``pending``/``parked`` row's version, in the
+same commit as the handler's effects. So when two engines deliver the same message, one
+commit wins; the other gets :class:`ExpectedVersionError` for its whole unit of work
+(nothing of it is written), re-reads the cursor and moves on: a handler's effects are
+committed once per message.
 """
 
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.context import handler_context
+from workbench.core.cursor import CURSORS, Cursor, version_of
 from workbench.core.dispatch import call_handle_error
-from workbench.core.exceptions import ImmediateStop
+from workbench.core.exceptions import ExpectedVersionError, ImmediateStop
 from workbench.core.failures import failure_change, make_failure
 from workbench.core.message import Message
 from workbench.core.store import Change
 from workbench.core.subscription_config import EVENT_STORE, SubscriptionConfig
+from workbench.core.tally import Tally
 from workbench.core.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from workbench.core.domain import Domain
 
-CURSORS = "cursors"
 PENDING = "pending"
 DEAD_LETTERS = "dead_letters"
 PARKED = "parked"
 RESOLVED = "resolved_retries"
-
-
-@dataclass
-class Tally:
-    """What processing did, per outcome."""
-
-    delivered: int = 0
-    skipped: int = 0
-    failed: int = 0
-    retried: int = 0
-    dead_lettered: int = 0
-    parked: int = 0
-    by_handler: dict[str, dict[str, int]] = field(default_factory=dict)
-    # Set when the operator stopped processing mid-message: which delivery was abandoned.
-    interrupted: str | None = None
-
-    def count(self, handler: str, outcome: str) -> None:
-        """Add one ``outcome`` for ``handler``."""
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        row = self.by_handler.setdefault(handler, {})
-        row[outcome] = row.get(outcome, 0) + 1
-
-    @property
-    def handled(self) -> int:
-        """Messages looked at, whatever the outcome."""
-        return self.delivered + self.skipped + self.failed + self.parked
 
 
 class _HandlerAborted(Exception):
@@ -93,13 +75,15 @@ class Subscription:
         self.config = config
         self.category: str = category or handler.meta_.stream_category  # type: ignore[attr-defined]
         self.name: str = subscription_name(handler, self.category)
-        cursor = domain.store.get(CURSORS, self.name)
-        self.position: int = cursor["position"] if cursor else 0
-        self._saved_position = self.position
-        self._unsaved = 0
+        self.cursor = Cursor(domain, self.name, self.category)
         # The message a handler is running on right now (for the "stopped now" notice).
         self.in_flight: Message | None = None
         self._releases_resumed = False
+
+    @property
+    def position(self) -> int:
+        """The global position of the last message this subscription dealt with."""
+        return self.cursor.position
 
     # -- reading ----------------------------------------------------------------------
 
@@ -141,8 +125,8 @@ class Subscription:
         if not self._releases_resumed:
             self._releases_resumed = True
             self.resume_releases(tally)
-        if self._unsaved == 0:
-            self._adopt_saved_cursor()
+        if self.cursor.unsaved == 0:
+            self.cursor.adopt_saved()
         done = 0
         now = self.domain.timestamp()
         for entry in self.pending():
@@ -157,18 +141,22 @@ class Subscription:
         for record in self._next_records(limit):
             if stopping is not None and stopping():
                 break
-            self._process_new(record, tally)
+            if not self._process_new(record, tally):
+                break  # another engine moved the cursor: the next tick reads on from there
             done += 1
         return done
 
-    def _skip(self, position: int, tally: Tally) -> None:
-        self.position = position
-        self._unsaved += 1
+    def _skip(self, position: int, tally: Tally) -> bool:
+        cursor = self.cursor
+        cursor.position = position
+        cursor.unsaved += 1
         tally.count(self.name, "skipped")
-        if self._unsaved >= self.config.position_update_interval:
-            self.flush()
+        if cursor.unsaved >= self.config.position_update_interval:
+            return cursor.flush()
+        return True
 
-    def _process_new(self, record: dict[str, Any], tally: Tally) -> None:
+    def _process_new(self, record: dict[str, Any], tally: Tally) -> bool:
+        """Deliver (or skip, or park) one new message; False when another engine won it."""
         position = record["global_position"]
         metadata = record["metadata"]
         if not metadata.get("asynchronous"):
@@ -186,22 +174,27 @@ class Subscription:
                 return self._skip(position, tally)  # past its deadline: acknowledged, never handled
         message = Message(record)
         if self.config.sequenced and self._blocked(message.stream_name):
-            self.domain.store.commit([self._parked_change(message), self._cursor_change(position)])
-            self._mark_saved(position)
+            moved = self.cursor.change(position)
+            if not self.cursor.commit_guarded([self._parked_change(message), moved]):
+                return False
+            self.cursor.saved(moved)
             tally.count(self.name, "parked")
-            return None
-        error = self.attempt(message, [self._cursor_change(position)])
+            return True
+        moved = self.cursor.change(position)
+        error = self.attempt(message, [moved])
         if error is None:
-            self._mark_saved(position)
+            self.cursor.saved(moved)
             tally.count(self.name, "delivered")
-        else:
-            self._failed(message, error, 1, tally, [self._cursor_change(position, error)])
-        return None
+            return True
+        if isinstance(error, ExpectedVersionError) and self.cursor.lost([moved]):
+            return False
+        return self._failed(message, error, 1, tally, [self.cursor.change(position, error)])
 
     def _retry(self, entry: dict[str, Any], tally: Tally) -> None:
+        done = Change(PENDING, "id", entry["id"], None, expected_version=version_of(entry))
         message = self.domain.event_store.get_message(entry["message_id"])
         if message is None:  # the store lost nothing, so this is a hand-edited store
-            self.domain.store.commit([Change(PENDING, "id", entry["id"], None)])
+            self.cursor.commit_guarded([done])
             return
         tally.count(self.name, "retried")
         resolved = {
@@ -210,15 +203,21 @@ class Subscription:
             "message_id": message.id,
             "attempts": entry["attempts"] + 1,
         }
-        error = self.attempt(
-            message, [Change(PENDING, "id", entry["id"], None), Change(RESOLVED, "id", entry["id"], resolved)]
-        )
+        error = self.attempt(message, [done, Change(RESOLVED, "id", entry["id"], resolved)])
         if error is None:
             tally.count(self.name, "delivered")
             if self.config.sequenced:
                 self.release(message.stream_name, tally)
-        else:
-            self._failed(message, error, entry["attempts"] + 1, tally, [], first_failed_at=entry["first_failed_at"])
+        elif not (isinstance(error, ExpectedVersionError) and self.cursor.lost([done])):
+            self._failed(
+                message,
+                error,
+                entry["attempts"] + 1,
+                tally,
+                [],
+                first_failed_at=entry["first_failed_at"],
+                pending_version=version_of(entry),
+            )
 
     def attempt(self, message: Message, on_success: list[Change], *, replaying: bool = False) -> BaseException | None:
         """Run the handler's methods for ``message`` in one unit of work, committed with
@@ -229,15 +228,19 @@ class Subscription:
         into handlers, except :class:`ImmediateStop`, which passes through. A
         ``BaseException`` from the commit itself (not user code) propagates.
         """
-        methods = self.handler.methods_for(message.type)  # type: ignore[attr-defined]
+        handler = self.handler
+        methods = handler.methods_for(message.type)  # type: ignore[attr-defined]
         self.in_flight = message
         aborted: BaseException | None = None
+        domain = self.domain
         try:
-            with handler_context(self.domain, message, replaying=replaying), UnitOfWork(self.domain) as uow:
+            with handler_context(domain, message, replaying=replaying), UnitOfWork(domain) as uow:
+                # One method: this unit is its unit of work (several: each joins it).
+                uow.delivery = len(methods) == 1
                 try:
-                    event = self.domain.event_from_message(message)
+                    event = domain.event_from_message(message)
                     for name in methods:
-                        getattr(self.handler(), name)(event)
+                        getattr(handler(), name)(event)
                 except (Exception, ImmediateStop):
                     raise
                 except BaseException as exc:
@@ -266,11 +269,14 @@ class Subscription:
         *,
         first_failed_at: str | None = None,
         replay: bool = False,
-    ) -> None:
+        pending_version: int = -1,
+    ) -> bool:
         """Bookkeeping after a failed attempt, in one commit: retry, dead letter or record.
 
         A failure during a replay is never retried: it is dead-lettered when the
-        subscription has a DLQ, else recorded.
+        subscription has a DLQ, else recorded. ``pending_version`` is the ``_version`` of
+        the message's retry entry (-1: it has none yet). Returns False when another
+        engine dealt with the message first (nothing was written).
         """
         call_handle_error(self.handler, error, message)
         tally.count(self.name, "failed")
@@ -298,17 +304,30 @@ class Subscription:
             changes.append(failure_change(failure))
         elif attempts < self.config.max_retries:
             due = self.domain.timestamp() + self.config.retry_delay(attempts)
-            changes.append(Change(PENDING, "id", pending_id, {"id": pending_id, **details, "due": due}))
+            doc = {"id": pending_id, **details, "due": due, "_version": pending_version + 1}
+            changes.append(Change(PENDING, "id", pending_id, doc, expected_version=pending_version))
         else:
             if attempts > 1:
-                changes.append(Change(PENDING, "id", pending_id, None))
+                changes.append(Change(PENDING, "id", pending_id, None, expected_version=pending_version))
             self._dead_letter_or_record(message, error, details, changes, tally, mode="async")
-        cursor = next((c for c in changes if c.table == CURSORS), None)
-        if cursor is None:
-            cursor = self._cursor_change(self.position, error)
-            changes.append(cursor)
-        self.domain.store.commit(changes)
-        self._mark_saved(cursor.doc["position"])  # type: ignore[index]
+        cursor = self.cursor
+        moves = any(c.table == CURSORS for c in changes)  # a new message: the cursor moves past it
+        for _ in range(_ATTEMPTS):
+            if not moves:
+                # A retry or release only notes the error on the cursor, wherever it is now.
+                changes = [c for c in changes if c.table != CURSORS]
+                changes.append(cursor.change(cursor.position, error))
+            try:
+                self.domain.store.commit(changes)
+            except ExpectedVersionError:
+                if moves or cursor.lost([c for c in changes if c.table != CURSORS]):
+                    cursor.reread()
+                    return False
+                cursor.reread()  # only the cursor moved (another engine's delivery): note the error there
+                continue
+            cursor.saved(next(c for c in changes if c.table == CURSORS))
+            return True
+        return False
 
     def _dead_letter_or_record(
         self,
@@ -387,32 +406,19 @@ class Subscription:
         )
         for entry in parked:
             message = self.domain.event_store.get_message(entry["message_id"])
-            unpark = Change(PARKED, "id", entry["id"], None)
+            unpark = Change(PARKED, "id", entry["id"], None, expected_version=version_of(entry))
             if message is None:
-                store.commit([unpark])
+                if not self.cursor.commit_guarded([unpark]):
+                    return
                 continue
             error = self.attempt(message, [unpark])
             if error is not None:
-                self._failed(message, error, 1, tally, [unpark])
-                return
+                if not (isinstance(error, ExpectedVersionError) and self.cursor.lost([unpark])):
+                    self._failed(message, error, 1, tally, [unpark])
+                return  # failed, or another engine is releasing this stream
             tally.count(self.name, "delivered")
 
     # -- cursor -----------------------------------------------------------------------
-
-    def _cursor_change(self, position: int, error: BaseException | None = None) -> Change:
-        previous = self.domain.store.get(CURSORS, self.name)
-        last_error = previous.get("last_error") if previous else None
-        if error is not None:
-            last_error = {"type": type(error).__name__, "message": str(error), "at": self.domain.now_iso()}
-        doc = {
-            "id": self.name,
-            "handler": self.name,
-            "category": self.category,
-            "position": position,
-            "updated_at": self.domain.now_iso(),
-            "last_error": last_error,
-        }
-        return Change(CURSORS, "id", self.name, doc)
 
     def caught_up_to(self, position: int) -> list[Change]:
         """The writes that make this subscription start after ``position`` (a projection
@@ -421,24 +427,16 @@ class Subscription:
         changes = [Change(table, "id", key, None) for table in (PENDING, PARKED) for key in self._keys(table)]
         cursor = self.domain.store.get(CURSORS, self.name)
         if cursor is None or cursor["position"] != position or changes:
-            changes.append(self._cursor_change(position))
+            changes.append(self.cursor.change(position))
         return changes
 
     def _keys(self, table: str) -> list[Any]:
         return self.domain.store.keys_where(table, "handler", self.name)
 
-    def _adopt_saved_cursor(self) -> None:
-        # Another writer in this process (a projection rebuild) may have moved the cursor.
-        cursor = self.domain.store.get(CURSORS, self.name)
-        if cursor is not None and cursor["position"] != self._saved_position:
-            self._mark_saved(cursor["position"])
+    def flush(self) -> bool:
+        """Save the cursor if it moved since it was last saved; False when another
+        engine moved it meanwhile (this one then continues from there)."""
+        return self.cursor.flush()
 
-    def _mark_saved(self, position: int) -> None:
-        self.position = self._saved_position = position
-        self._unsaved = 0
 
-    def flush(self) -> None:
-        """Save the cursor if it moved since it was last saved."""
-        if self.position != self._saved_position:
-            self.domain.store.commit([self._cursor_change(self.position)])
-            self._mark_saved(self.position)
+_ATTEMPTS = 5  # commits of a failure's bookkeeping before giving up to a busier engine

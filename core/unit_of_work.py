@@ -30,6 +30,13 @@ def current_uow(domain: Domain | None = None) -> UnitOfWork | None:
     return uow
 
 
+def delivery_unit(domain: Domain) -> UnitOfWork | None:
+    """The engine's unit of work for one delivery, when it is in progress for ``domain``
+    and no handler method runs in it yet (see :attr:`UnitOfWork.delivery`)."""
+    uow = _current.get()
+    return uow if uow is not None and uow.delivery and uow.domain is domain else None
+
+
 class UnitOfWork:
     """Collects saves and events, then commits them together or not at all.
 
@@ -51,6 +58,7 @@ class UnitOfWork:
         "_outer",
         "_rollback_only",
         "_token",
+        "delivery",
         "domain",
         "in_progress",
     )
@@ -70,6 +78,10 @@ class UnitOfWork:
         self._rollback_only = False
         self._failure: BaseException | None = None  # what made a nested unit fail
         self.in_progress = False
+        # Set by the engine on the unit of one delivery: the handler method it runs needs
+        # no unit of its own (see workbench.core.handler), as this one already commits or
+        # rolls back exactly that method's work with the delivery's bookkeeping.
+        self.delivery = False
 
     # -- collecting -------------------------------------------------------------------
 
@@ -114,6 +126,10 @@ class UnitOfWork:
     def pending(self, aggregate_cls: type) -> list[BaseAggregate]:
         """The instances of ``aggregate_cls`` saved in this unit of work, not yet committed."""
         return [a for (cls, _), a in (self._outer or self)._aggregates.items() if cls is aggregate_cls]
+
+    def has_pending(self) -> bool:
+        """True when an aggregate was saved in this unit of work (cheaper than :meth:`pending`)."""
+        return bool((self._outer or self)._aggregates)
 
     def record_event(self, record: dict[str, Any]) -> None:
         """Append an event record not raised through an aggregate."""
@@ -162,6 +178,24 @@ class UnitOfWork:
 
     def commit(self) -> list[Message]:
         """Write everything collected in one store commit; returns the stored messages."""
+        aggregates = self._aggregates
+        if not aggregates and not self._events and not self._changes:
+            self._identity = {}  # nothing to write (a handler that only read)
+            return []
+        if len(aggregates) == 1 and not self._events:
+            # The common handler unit: one aggregate saved (plus staged bookkeeping).
+            (aggregate,) = aggregates.values()
+            values = aggregate.__dict__
+            if not values["_events"] and not getattr(aggregate, "_event_sourced", False):
+                change = self._change_for(aggregate)
+                self.domain.store.commit([change, *self._changes] if change is not None else self._changes)
+                if change is not None:
+                    values["_version"] = change.doc["_version"]  # type: ignore[index]
+                    values["_persisted"] = change.doc
+                self._aggregates = {}
+                self._identity = {}
+                self._changes = []
+                return []
         changes: list[Change] = []
         events: list[dict[str, Any]] = []
         saved: list[BaseAggregate] = []
@@ -184,8 +218,9 @@ class UnitOfWork:
             if change is not None:
                 changes.append(change)
                 saved.append(aggregate)
-                for event in aggregate.__dict__["_events"]:
-                    events.append(event.__dict__["_message"].record)
+                raised = aggregate.__dict__["_events"]
+                if raised:
+                    events.extend(event.__dict__["_message"].record for event in raised)
         if self._events:
             # A command issued in this unit goes first: the events it led to follow it.
             commands = [r for r in self._events if r.get("kind") == "COMMAND"]
