@@ -140,8 +140,12 @@ def _run(
     by_handler = {(s.handler, s.category): s for s in engine.subscriptions if s.handler in wanted}
     start = max(from_position or 1, 1)
     last = domain.store.event_count() if to_position is None else to_position
-    records = [r for r in domain.event_store._records(category, start, None) if r["global_position"] <= last]
-    total = len(records)
+    # Read as delivered, not gathered first: a million records held at once would cost
+    # gigabytes. The read is bounded by ``last``, so events the handlers raise are not replayed.
+    records = domain.event_store._records(category, start, None)
+    store = domain.store
+    total = store.count_events(category, position=start) - store.count_events(category, position=last + 1)
+    first_position = last_position = 0
     tally = report.tally
     # Which subscriptions get a record depends on its category and type only, unless a
     # handler filters on the origin stream: then it is worked out per record.
@@ -149,8 +153,10 @@ def _run(
     routes: dict[tuple[str, str], list[tuple[Subscription, bool]]] = {}
     began = time.perf_counter()
     for done, record in enumerate(records, 1):
-        if should_stop is not None and should_stop():
+        if record["global_position"] > last or (should_stop is not None and should_stop()):
             break
+        last_position = record["global_position"]
+        first_position = first_position or last_position
         message = Message(record)
         key = (record["stream_category"], record["type"])
         route = routes.get(key)
@@ -171,8 +177,7 @@ def _run(
         if progress is not None and (done % 500 == 0 or done == total):
             progress(done, total)
     report.seconds = time.perf_counter() - began
-    replayed = records[: report.messages]
-    return (replayed[0]["global_position"], replayed[-1]["global_position"]) if replayed else (0, 0)
+    return first_position, last_position
 
 
 def _route(

@@ -413,10 +413,11 @@ class StoreState:
             first = bisect_left(indexes, start_global - 1)
             stop = len(indexes) if limit is None else min(len(indexes), first + limit)
             wanted = indexes[first:stop]
-        # Compacted events first (read in blocks), then the tail's.
-        split = bisect_left(wanted, self.base_count)
-        if split and self.base is not None:
-            yield from self.base.records(wanted[:split])
-        events, base_count = self.events, self.base_count
+        # Compacted events first (read in blocks), then the tail's. Both taken now: a
+        # compaction while the caller iterates starts a new tail.
+        base, events, base_count = self.base, self.events, self.base_count
+        split = bisect_left(wanted, base_count)
+        if split and base is not None:
+            yield from base.records(wanted[:split])
         for i in wanted[split:]:
             yield events[i - base_count]
