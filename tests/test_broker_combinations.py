@@ -3,7 +3,7 @@
 One scenario (stream handlers of one category, a ``$all`` handler, a projector of two
 categories, a subscriber; a handler failure dead-lettered then replayed; replay; run) runs
 through the real CLI on the embedded store and broker, on the embedded store with Redis as
-the broker, and on PostgreSQL with Redis; the effects and the command outputs must match.
+the broker, and on PostgreSQL with either broker; the effects and the command outputs must match.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ DOMAIN = HERE / "broker_combos_domain.py"
 COMBOS = [
     pytest.param((False, False), id="embedded-store+embedded-broker"),
     pytest.param((False, True), id="embedded-store+redis", marks=pytest.mark.redis),
+    pytest.param((True, False), id="postgres+embedded-broker", marks=pytest.mark.postgres),
     pytest.param((True, True), id="postgres+redis", marks=[pytest.mark.redis, pytest.mark.postgres]),
 ]
 
