@@ -340,7 +340,7 @@ def skip(run: Run, identifier: IdArg) -> int:
         from workbench.core.broker.dead_letters import as_entry, skip_broker_letter
 
         skip_broker_letter(run.engine, found[1])
-        entry = as_entry(*found)
+        entry: dead_letters.DeadLetter = as_entry(*found)
     else:
         with run.domain.domain_context():
             entry = dead_letters.skip(run.engine, identifier)
