@@ -126,3 +126,34 @@ def test_an_ambiguous_prefix_is_the_same_one_line_error_as_for_store_dead_letter
         assert result.returncode != 0, result.stdout
         assert result.stderr.strip() == f"error: no dead letter with id {shared[:4]}"
     assert len(broker.dead_letters("order")) == 3 and _shipped(store_dir) == (0, 0)
+
+
+def test_a_broker_dead_letter_that_fails_again_stays_and_replay_all_exits_non_zero(tmp_path, redis_server) -> None:
+    import redis
+    from test_broker_combinations import _seed as seed_combos
+    from test_broker_combinations import _wb
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store = str(tmp_path / "store")
+    seed_combos(store)  # payments of 10 and 13; Charge declines 13 while COMBOS_FAIL=1
+    _wb(store, redis_server.url, "process", code=None, COMBOS_FAIL="1")
+    (letter,) = open_redis_letters(redis_server.url, "payment")
+    failed = _wb(store, redis_server.url, "dlq", "replay-all", "-y", code=1, COMBOS_FAIL="1")
+    assert (failed["replayed"], failed["failed"]) == (1, 1)
+    (result,) = failed["results"]
+    assert (result["id"], result["ok"], result["source"]) == (letter, False, "redis")
+    assert "RuntimeError: card declined" in result["error"]
+    assert open_redis_letters(redis_server.url, "payment") == [letter]  # kept for the next try
+    fixed = _wb(store, redis_server.url, "dlq", "replay-all", "-y")
+    assert (fixed["replayed"], fixed["failed"]) == (1, 0)
+    assert open_redis_letters(redis_server.url, "payment") == []
+
+
+def open_redis_letters(url: str, stream: str) -> list[str]:
+    from workbench.core.broker import open_broker
+
+    broker = open_broker(url)
+    try:
+        return [d.entry_id for d in broker.dead_letters(stream)]
+    finally:
+        broker.close()
