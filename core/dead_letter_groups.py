@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.core.dead_letters import DeadLetter, ReplayResult, list_dead_letters, replay
+from workbench.core.dead_letters import DeadLetter, ReplayResult, all_dead_letters, replay_entry
 from workbench.core.exceptions import IncorrectUsageError
-from workbench.core.subscription import DEAD_LETTERS, Tally
+from workbench.core.subscription import Tally
 
 if TYPE_CHECKING:
     from workbench.core.engine import Engine
@@ -109,7 +109,8 @@ def group_dead_letters(
 ) -> list[DeadLetterGroup]:
     """The matching dead letters grouped by fingerprint, numbered oldest group first."""
     groups: dict[tuple[str, str, str], DeadLetterGroup] = {}
-    for entry in list_dead_letters(engine, handler=handler, category=category):
+    for entry in all_dead_letters(engine, handler=handler, category=category):
+        # A broker dead letter has no traceback: its fingerprint is the handler and the error type.
         key = (entry.handler, entry.error_type, user_frame(entry.traceback))
         group = groups.get(key)
         if group is None:
@@ -141,7 +142,7 @@ def replay_group(engine: Engine, group: DeadLetterGroup, *, limit: int | None = 
     results = []
     tally = Tally()
     for entry in group.entries[:limit]:
-        if engine.domain.store.get(DEAD_LETTERS, entry.id) is None:
-            continue  # released by an earlier replay of its stream's head
-        results.append(replay(engine, entry.id, tally))
+        result = replay_entry(engine, entry, tally)  # None: released by an earlier replay of its stream's head
+        if result is not None:
+            results.append(result)
     return results

@@ -70,6 +70,31 @@ def list_dead_letters(engine: Engine, *, handler: str | None = None, category: s
     return sorted((DeadLetter.from_doc(d) for d in docs), key=lambda d: (d.first_failed_at, d.global_position))
 
 
+def all_dead_letters(engine: Engine, *, handler: str | None = None, category: str | None = None) -> list[DeadLetter]:
+    """The store's dead letters and the server broker's (``source="redis"`` rows), oldest first."""
+    from workbench.core.broker.dead_letters import list_broker_dead_letters
+
+    entries = list_dead_letters(engine, handler=handler, category=category)
+    entries += list_broker_dead_letters(engine, handler=handler, category=category)
+    return sorted(entries, key=lambda d: (d.first_failed_at, d.global_position))
+
+
+def is_on_broker(entry: DeadLetter) -> bool:
+    """Whether ``entry`` lives on the broker's ``<category>:dlq`` stream rather than in the store."""
+    return getattr(entry, "source", "store") != "store"
+
+
+def replay_entry(engine: Engine, entry: DeadLetter, tally: Tally) -> ReplayResult | None:
+    """Replay one listed entry wherever it lives; None when an earlier replay already took it."""
+    if is_on_broker(entry):
+        from workbench.core.broker.dead_letters import replay_by_id
+
+        return replay_by_id(engine, entry)
+    if engine.domain.store.get(DEAD_LETTERS, entry.id) is None:
+        return None  # already handled by an earlier replay's release
+    return replay(engine, entry.id, tally)
+
+
 def get_dead_letter(engine: Engine, dlq_id: str) -> DeadLetter:
     """One dead letter by id (a unique prefix of at least 4 characters works too).
 
@@ -118,7 +143,10 @@ def replay(engine: Engine, dlq_id: str, tally: Tally | None = None) -> ReplayRes
 def replay_all(
     engine: Engine, *, handler: str | None = None, category: str | None = None, limit: int | None = None
 ) -> list[ReplayResult]:
-    """Replay every matching dead letter, oldest first (heads of sequenced streams first)."""
+    """Replay every matching dead letter, the store's and the broker's, oldest first.
+
+    The heads of sequenced streams go first; the broker's letters are delivered through their receipts.
+    """
     results: list[ReplayResult] = []
     tally = Tally()
     # Ctrl-C stops after the current entry instead of landing in a handler as its failure.
@@ -126,12 +154,12 @@ def replay_all(
         for subscription in engine.subscriptions:
             if handler is None or subscription.name == handler:
                 subscription.resume_releases(tally)  # finish what a killed earlier run left parked
-        for entry in list_dead_letters(engine, handler=handler, category=category)[:limit]:
+        for entry in all_dead_letters(engine, handler=handler, category=category)[:limit]:
             if engine.stopping:
                 break
-            if engine.domain.store.get(DEAD_LETTERS, entry.id) is None:
-                continue  # already handled by an earlier replay's release
-            results.append(replay(engine, entry.id, tally))
+            result = replay_entry(engine, entry, tally)
+            if result is not None:
+                results.append(result)
     return results
 
 

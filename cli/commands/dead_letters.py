@@ -58,9 +58,7 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
     """Confirm a bulk operation on the matching dead letters (nothing to confirm when none match)."""
     from workbench.core import dead_letters
 
-    count = len(dead_letters.list_dead_letters(run.engine, handler=handler, category=category))
-    if verb == "Purge":  # only purge reaches the broker's dead letters too
-        count += len(_broker_letters(run, handler, category))
+    count = len(dead_letters.all_dead_letters(run.engine, handler=handler, category=category))
     if count and not _confirm(run, f"{verb} {_letters(min(count, limit or count))}?", yes):
         run.say("cancelled")
         return False
@@ -69,14 +67,9 @@ def _confirm_bulk(run: Run, verb: str, handler: str | None, category: str | None
 
 def _broker_letters(run: Run, handler: str | None, category: str | None) -> list[tuple[str, Any]]:
     """Dead letters on the server broker's ``<category>:dlq`` streams (none without a broker)."""
-    feed = run.engine.broker_feed
-    if feed is None:
-        return []
-    return [
-        (name, letter)
-        for name, letter in feed.dead_letter_rows()
-        if (handler is None or name == handler) and (category is None or letter.info.get("original_stream") == category)
-    ]
+    from workbench.core.broker.dead_letters import broker_letters
+
+    return broker_letters(run.engine, handler=handler, category=category)
 
 
 def _broker_row(handler: str, letter: Any) -> dict[str, Any]:
@@ -209,8 +202,18 @@ def inspect(run: Run, identifier: IdArg) -> int:
 
 
 def _broker_letter(run: Run, identifier: str) -> tuple[str, Any] | None:
-    """The broker dead letter whose entry id is ``identifier`` (Redis ids never clash with store ids)."""
-    return next(((h, d) for h, d in _broker_letters(run, None, None) if d.entry_id == identifier), None)
+    """The broker dead letter ``identifier`` names (its entry id or a unique prefix), or None.
+
+    Raises:
+        ObjectNotFoundError: a prefix that names several dead letters, on the broker or in the store.
+    """
+    from workbench.core.broker.dead_letters import find_broker_letter
+    from workbench.core.subscription import DEAD_LETTERS
+
+    if run.engine.broker_feed is None:
+        return None
+    store_ids = [str(k) for k in run.domain.store.rows(DEAD_LETTERS)]
+    return find_broker_letter(run.engine, identifier, store_ids=store_ids)
 
 
 def _inspect_broker_letter(run: Run, handler: str, letter: Any) -> int:
@@ -237,6 +240,7 @@ def _inspect_broker_letter(run: Run, handler: str, letter: Any) -> int:
 
 def _replay_results(out: Any, command: str, results: list[Any]) -> int:
     from workbench.cli.render import table
+    from workbench.core import dead_letters
 
     failed = [r for r in results if not r.ok]
     if out.json_mode:
@@ -247,6 +251,7 @@ def _replay_results(out: Any, command: str, results: list[Any]) -> int:
                 "failed": len(failed),
                 "results": [
                     {"id": r.dead_letter.id, "handler": r.dead_letter.handler, "ok": r.ok, "error": r.error}
+                    | ({"source": "redis"} if dead_letters.is_on_broker(r.dead_letter) else {})
                     for r in results
                 ],
             },
@@ -289,23 +294,12 @@ def replay(run: Run, identifier: IdArg) -> int:
 
 
 def _replay_broker_letter(run: Run, handler: str, letter: Any) -> int:
-    """Re-deliver a Redis dead letter to its handler (once, by its receipt) and delete it."""
-    feed = run.engine.broker_feed
-    assert feed is not None  # found on it
-    error = None
+    """Re-deliver a Redis dead letter to its handler (once, by its receipt), reported as the store's are."""
+    from workbench.core.broker.dead_letters import replay_broker_letter
+
     with run.domain.domain_context():
-        try:
-            feed.replay_dead_letter(handler, letter)
-        except Exception as exc:  # the handler's failure is the outcome, reported on one line
-            error = f"{type(exc).__name__}: {exc}"
-    ok = error is None
-    if run.json_mode:
-        result = {"id": letter.entry_id, "handler": handler, "ok": ok, "error": error, "source": "redis"}
-        run.envelope("dlq replay", {"replayed": 1, "failed": 0 if ok else 1, "results": [result]},
-                     status="ok" if ok else "failure")  # fmt: skip
-    else:
-        run.say(f"replayed {letter.entry_id} to {handler}: " + ("ok" if ok else f"failed {error}"))
-    return 0 if ok else 1
+        result = replay_broker_letter(run.engine, handler, letter)
+    return _replay_results(run, "dlq replay", [result])
 
 
 @command(dlq_app, "dlq replay-all", write=True)
@@ -341,10 +335,17 @@ def skip(run: Run, identifier: IdArg) -> int:
     """Drop one dead letter without delivering it; messages held behind it are released."""
     from workbench.core import dead_letters
 
-    with run.domain.domain_context():
-        entry = dead_letters.skip(run.engine, identifier)
+    found = _broker_letter(run, identifier)
+    if found is not None:
+        from workbench.core.broker.dead_letters import as_entry, skip_broker_letter
+
+        skip_broker_letter(run.engine, found[1])
+        entry: dead_letters.DeadLetter = as_entry(*found)
+    else:
+        with run.domain.domain_context():
+            entry = dead_letters.skip(run.engine, identifier)
     if run.json_mode:
-        run.envelope("dlq skip", {"skipped": entry.id})
+        run.envelope("dlq skip", {"skipped": entry.id} | ({"source": "redis"} if found is not None else {}))
     else:
         run.say(f"skipped {entry.id} ({entry.handler}, {entry.message_type})")
     return 0

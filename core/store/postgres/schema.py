@@ -118,6 +118,9 @@ def connect(url: str) -> Any:
             # Several processes may create the tables at once: serialize on the commit lock.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK,))
             conn.execute(SCHEMA)
+            from workbench.core.store.postgres.commit import FUNCTION
+
+            conn.execute(FUNCTION)
     except psycopg.Error as exc:
         conn.close()
         raise StoreError(f"cannot create the store's tables at {shown}: {first_line(exc)}") from None

@@ -20,9 +20,8 @@ from psycopg.types.json import Jsonb
 from workbench.core.exceptions import ExpectedVersionError, StoreError
 from workbench.core.store.json_file import unstorable_value
 from workbench.core.store.port import ALL, DocumentChange, EventRecord
-from workbench.core.store.postgres.commit import append_events, check_document
+from workbench.core.store.postgres.commit import COMMIT_SQL, VERSION_CONFLICT, changes_json, events_json
 from workbench.core.store.postgres.schema import (
-    COMMIT_LOCK,
     EVENT_COLUMNS,
     connect,
     first_line,
@@ -32,12 +31,6 @@ from workbench.core.store.postgres.schema import (
 
 if TYPE_CHECKING:
     from workbench.core.store.store import Store
-
-_UPSERT_DOC = (
-    "INSERT INTO documents (tbl, key, doc, key_field) VALUES (%s, %s::jsonb, %s::jsonb, %s)"
-    " ON CONFLICT (tbl, key) DO UPDATE SET doc = EXCLUDED.doc, key_field = EXCLUDED.key_field"
-)
-
 
 def _json(value: Any) -> str:
     # orjson refuses what the embedded store refuses too (integers beyond 64 bits), so a
@@ -131,20 +124,11 @@ class PostgresStore:
         rows: list[tuple[str, str]],
         docs: list[str | None],
     ) -> None:
-        conn = self._conn
+        # One statement on an autocommit connection: one round trip, one transaction (see commit.py).
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK,))
-                cur.execute("UPDATE store_info SET commits = commits + 1")
-                for change, doc in zip(changes, docs, strict=True):
-                    key = _json(change.key)
-                    check_document(cur, change, key)
-                    if doc is None:
-                        cur.execute("DELETE FROM documents WHERE tbl = %s AND key = %s::jsonb", (change.table, key))
-                    else:
-                        cur.execute(_UPSERT_DOC, (change.table, key, doc, change.key_field))
-                if records:
-                    append_events(cur, records, rows)
+            found = self._conn.execute(COMMIT_SQL, (changes_json(changes, docs), events_json(records, rows))).fetchone()
+            for record, (position, global_position) in zip(records, found[0] if found else [], strict=True):
+                record["position"], record["global_position"] = position, global_position
         except psycopg.errors.UniqueViolation as exc:
             # Only a writer that skipped the commit lock can get here (another tool).
             raise ExpectedVersionError(
@@ -153,6 +137,8 @@ class PostgresStore:
         except psycopg.DataError as exc:
             raise unstorable_value([["ev", r] for r in records], exc) from None
         except psycopg.Error as exc:
+            if exc.sqlstate == VERSION_CONFLICT:
+                raise ExpectedVersionError(first_line(exc)) from None
             raise StoreError(f"PostgreSQL at {self._location} refused the commit: {first_line(exc)}") from None
 
     # -- plumbing for reads ----------------------------------------------------------
