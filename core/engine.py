@@ -238,6 +238,8 @@ class Engine:
                         progress(tally)
                     continue
                 due = [d for d in (s.next_due() for s in self.subscriptions) if d is not None]
+                if self.broker_feed is not None and (broker_due := self.broker_feed.next_due()) is not None:
+                    due.append(broker_due)  # retries pending on the broker count like the store's
                 # A virtual clock does not move while we wait: `clock advance` moves it.
                 if not (wait_for_retries and due) or self.domain.clock_is_virtual or time.monotonic() >= deadline:
                     break

@@ -71,6 +71,18 @@ class BrokerFeed:
                         tally.count(subscription.name, outcome)
         return done
 
+    def next_due(self) -> float | None:
+        """When to look again for this consumer's retries, as a domain timestamp (None: none pending).
+
+        A failed delivery stays pending on the broker until it is claimed again after the idle
+        timeout (or its backoff), so ``process`` waits for it as for the store's scheduled retries.
+        """
+        for subscription in self.subscriptions:
+            summary = self.broker.summary(subscription.runner.category, subscription.name)
+            if summary.pending.get(self.consumer):
+                return self.domain.timestamp() + subscription.worker.retry_after_ms / 1000
+        return None
+
     def status_rows(self) -> list[dict[str, object]]:
         """Per handler: the relay's position, the group's lag, pending entries per consumer, dead letters."""
         rows: list[dict[str, object]] = []
