@@ -334,3 +334,41 @@ def test_unstorable_dict_values_on_the_cli(tmp_path, value, words):
         timeout=120,
     )
     _one_line_error(result, *words)
+
+
+def _compacted(store_dir: Path) -> None:
+    fill(store_dir, 3)
+    with open_store(store_dir) as store:
+        store.compact()  # the events move to events/, the tables to tables/
+
+
+def _damage_table_file(store_dir: Path) -> Path:
+    path = sorted((store_dir / "tables").glob("*.json"))[0]
+    path.write_bytes(path.read_bytes()[:-5])
+    return path
+
+
+def _damage_event_line(store_dir: Path) -> Path:
+    path = store_dir / "events" / "log.jsonl"
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b'"stream_name"')] = ord("#")  # same size: only reading the line finds it
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _cut_index(store_dir: Path) -> Path:
+    path = store_dir / "events" / "offsets.q"
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) - 8)
+    return path
+
+
+@pytest.mark.parametrize("damage", [_damage_table_file, _damage_event_line, _cut_index])
+def test_store_check_reads_the_compacted_files_and_names_the_damaged_one(store_dir, damage):
+    _compacted(store_dir)
+    assert runner.invoke(app, ["--store", str(store_dir), "store", "check"]).exit_code == 0
+    damaged = damage(store_dir)
+    checked = runner.invoke(app, ["--store", str(store_dir), "store", "check"])
+    assert checked.exit_code == 1, checked.stdout
+    [problem] = [line for line in checked.stderr.splitlines() if str(damaged) in line]
+    assert problem.startswith("problem: ") and "Traceback" not in checked.stdout + checked.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.exceptions import StoreError
-from workbench.core.store import journal
+from workbench.core.store import journal, segments
 from workbench.core.store._files import write_atomically
 from workbench.core.store._lock import WriterLock
 from workbench.core.store.durability import LoadReport
@@ -59,10 +59,14 @@ def check_store(path: str | os.PathLike[str]) -> StoreCheck:
     previous: tuple[int, int] | None = None
     while True:
         report.problems.clear()
+        state = StoreState()
         try:
-            report.snapshot_seq = probe._load_snapshot(StoreState(), LoadReport())
+            report.snapshot_seq = probe._load_snapshot(state, LoadReport())
         except StoreError as exc:
             report.problems.append(str(exc))
+        else:
+            # Opening only checks the files' sizes; a check reads every byte it can.
+            report.problems.extend(_compacted_file_problems(state))
         raw = probe._read(folder / JOURNAL)
         if raw is None or not raw.strip():
             return report
@@ -96,6 +100,38 @@ def check_store(path: str | os.PathLike[str]) -> StoreCheck:
     report.last_good_seq = end.last_seq
     report.torn_bytes = end.torn_bytes
     return report
+
+
+def _compacted_file_problems(state: StoreState) -> list[str]:
+    """What is wrong in the table and event files the snapshot names (each a line naming the file)."""
+    problems: list[str] = []
+    for table in list(state.lazy_tables):
+        try:
+            state.rows(table)
+        except StoreError as exc:
+            problems.append(str(exc).removesuffix("; the store was left untouched"))
+    base = state.base
+    if base is None:
+        return problems
+    folder = base.folder
+    expected = {segments.OFFSETS: 8 * base.count, segments.STREAM_NO: 4 * base.count}
+    for name, size in expected.items():
+        if base.sizes.get(name, 0) != size:
+            problems.append(f"{folder / name} records {base.sizes.get(name, 0)} bytes for {base.count} events")
+    for name in (segments.IDS, segments.CORRELATIONS):
+        lines = base._read(name).count(b"\n")
+        if lines != base.count + 1:
+            problems.append(f"{folder / name} holds {max(lines - 1, 0)} entries for {base.count} events")
+    if problems:
+        return problems
+    try:
+        for index, record in enumerate(base.records(range(base.count))):
+            if not isinstance(record, dict) or any(key not in record for key in ("id", "stream_name", "type")):
+                problems.append(f"event {index + 1} in {folder / segments.LOG} is damaged (not an event record)")
+                break
+    except StoreError as exc:
+        problems.append(str(exc))
+    return problems
 
 
 @dataclass
