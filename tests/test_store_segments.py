@@ -182,3 +182,41 @@ def test_a_truncated_event_file_is_refused_naming_it(tmp_path):
 
     with pytest.raises(StoreCorruptError, match="offsets.q holds 16 bytes where the snapshot records 24"):
         open_store(folder, read_only=True)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event_id=json_values, doc_key=json_values)
+def test_an_id_the_store_cannot_look_up_is_refused_before_anything_is_written(tmp_path_factory, event_id, doc_key):
+    """Any event id and document key: the commit is refused (ValidationError, nothing written),
+    or the event is found by its id before and after compaction and after reopening."""
+    from workbench.core.exceptions import ValidationError
+
+    folder = tmp_path_factory.mktemp("ids") / "store"
+    event = {"id": event_id, "type": "T.v1", "stream_name": "order-1", "stream_category": "order",
+             "data": {}, "metadata": {}, "time": ""}  # fmt: skip
+    with open_store(folder) as store:
+        store.commit([put("t", {"id": "first"})], [record("order-10", 0, "c0")])
+        try:
+            store.commit([put("t", {"id": doc_key})], [event])
+        except ValidationError:
+            accepted = False
+        else:
+            accepted = True
+            assert store.get_event(event_id).stream_name == "order-1"
+            assert store.get("t", doc_key) == {"id": doc_key}
+        store.commit([put("t", {"id": "last"})], [record("order-10", 1, "c0")])  # the store goes on
+        store.compact()
+        assert (store.get_event(event_id) is not None) is accepted
+    with open_store(folder) as again:
+        assert [r.id for r in again.read_stream("order-10")] == ["order-10#0", "order-10#1"]
+        assert again.count("t") == (3 if accepted and doc_key not in ("first", "last") else 2)
+        if accepted:
+            assert again.get_event(event_id).stream_name == "order-1"
+            assert again.get("t", doc_key) == {"id": doc_key}
