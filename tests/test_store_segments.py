@@ -220,3 +220,20 @@ def test_an_id_the_store_cannot_look_up_is_refused_before_anything_is_written(tm
         if accepted:
             assert again.get_event(event_id).stream_name == "order-1"
             assert again.get("t", doc_key) == {"id": doc_key}
+
+
+@pytest.mark.parametrize("field", ["stream_name", "stream_category"])
+@pytest.mark.parametrize("value", [None, 5, ["x"]])
+def test_a_stream_or_category_that_is_not_a_string_is_refused_and_compaction_goes_on(tmp_path, field, value):
+    from workbench.core.exceptions import ValidationError
+
+    folder = tmp_path / "store"
+    event = {"id": "odd", "type": "T.v1", "stream_name": "order-1", "stream_category": "order",
+             "data": {}, "metadata": {}, "time": "", field: value}  # fmt: skip
+    with open_store(folder) as store:
+        with pytest.raises(ValidationError, match=field):
+            store.commit([], [event])
+        store.commit([], [record("order-10", 0, "c0")])
+        store.compact()  # a category the manifest cannot hold would fail every compaction
+    with open_store(folder, read_only=True) as again:
+        assert again.streams() == {"order-10": 1} and again.get_event("odd") is None

@@ -51,6 +51,6 @@ def unusable_key(key: Any, label: str) -> ValidationError | None:
     return ValidationError({"id": [f"{label} key {key!r} cannot be stored: use a string or a number"]})
 
 
-def unusable_event_id(event_id: Any) -> ValidationError:
-    """The error for an event id that is not a string (events are looked up by their string id)."""
-    return ValidationError({"id": [f"event id {event_id!r} is not a string"]})
+def unusable_event_field(record: dict[str, Any], name: str) -> ValidationError:
+    """The error for an event whose id, stream or category is not a string (the indexes hold strings)."""
+    return ValidationError({name: [f"event {name} {record[name]!r} is not a string"]})

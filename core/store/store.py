@@ -16,7 +16,7 @@ from workbench.core.store.json_file import JsonFilePersistence
 from workbench.core.store.memory import MemoryPersistence
 from workbench.core.store.port import ALL, DocumentChange, EventRecord, adapter_for
 from workbench.core.store.state import Op, StoreState
-from workbench.core.store.storable import unusable_event_id, unusable_key
+from workbench.core.store.storable import unusable_event_field, unusable_key
 
 log = logging.getLogger("workbench.store")
 
@@ -133,8 +133,10 @@ class Store:
         next_global = state.event_count() + 1
         stream_heads: dict[str, int] = {}
         for record in events:
-            if type(record["id"]) is not str:
-                raise unusable_event_id(record["id"])
+            if type(record["id"]) is not str or type(record["stream_name"]) is not str:
+                raise unusable_event_field(record, "id" if type(record["id"]) is not str else "stream_name")
+            if type(record["stream_category"]) is not str:
+                raise unusable_event_field(record, "stream_category")  # the manifest is keyed by it
             stream = record["stream_name"]
             head = stream_heads.get(stream)
             if head is None:
