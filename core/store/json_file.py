@@ -93,16 +93,17 @@ class JsonFilePersistence(JournalFollower):
     def load(self, state: StoreState) -> LoadReport:
         """Read the snapshot, then replay the journal lines after it."""
         previous: tuple[int, int] | None = None
-        moved = 0
+        missing: Path | None = None
         while True:
             report = LoadReport()
             try:
                 snapshot_seq = self._load_snapshot(state, report)
-            except snapshot.SnapshotMoved:
-                # Another process compacted between our reading snapshot.json and its files.
-                moved += 1
-                if moved > 20:
+            except snapshot.SnapshotMoved as moved:
+                # Another process compacted between our reading snapshot.json and its files
+                # (its new snapshot names other files), unless the same file is missing again.
+                if moved.path == missing:
                     raise
+                missing = moved.path
                 state.__init__()  # type: ignore[misc]
                 continue
             behind = self._replay_journal(state, report, snapshot_seq)
