@@ -363,7 +363,29 @@ def _cut_index(store_dir: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("damage", [_damage_table_file, _damage_event_line, _cut_index])
+def _flip_index_entry(name: str, at: int):
+    def damage(store_dir: Path) -> Path:
+        path = store_dir / "events" / name
+        raw = bytearray(path.read_bytes())
+        raw[at] ^= 0x01  # same size: only comparing with the events finds it
+        path.write_bytes(bytes(raw))
+        return path
+
+    damage.__name__ = f"flip_{name}"
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_table_file,
+        _damage_event_line,
+        _cut_index,
+        _flip_index_entry("ids.txt", 5),
+        _flip_index_entry("stream_no.i", 4),
+        _flip_index_entry("category-0.q", 8),
+    ],
+)
 def test_store_check_reads_the_compacted_files_and_names_the_damaged_one(store_dir, damage):
     _compacted(store_dir)
     assert runner.invoke(app, ["--store", str(store_dir), "store", "check"]).exit_code == 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from workbench.core.exceptions import StoreError
 from workbench.core.store import journal, segments
 from workbench.core.store._files import write_atomically
@@ -125,13 +126,46 @@ def _compacted_file_problems(state: StoreState) -> list[str]:
     if problems:
         return problems
     try:
-        for index, record in enumerate(base.records(range(base.count))):
-            if not isinstance(record, dict) or any(key not in record for key in ("id", "stream_name", "type")):
-                problems.append(f"event {index + 1} in {folder / segments.LOG} is damaged (not an event record)")
-                break
+        problems.extend(_index_problems(base))
     except StoreError as exc:
         problems.append(str(exc))
+    except (ValueError, TypeError) as exc:  # orjson's decode error is a ValueError
+        problems.append(f"{folder / segments.STREAMS} is damaged ({exc})")
     return problems
+
+
+def _index_problems(base: segments.Segments) -> list[str]:
+    """Each event line parsed and compared with its entry in every index file (first mismatch per file)."""
+    folder = base.folder
+
+    def entries(name: str) -> list[bytes]:
+        return base._read(name)[1:].split(b"\n")[:-1]
+
+    ids, correlations = entries(segments.IDS), entries(segments.CORRELATIONS)
+    streams, stream_no = base.stream_list(), base.stream_numbers_column()
+    wrong: dict[str, str] = {}
+    categories: dict[str, list[int]] = {}
+    for index, record in enumerate(base.records(range(base.count))):
+        where = f"event {index + 1} in {folder / segments.LOG}"
+        if not isinstance(record, dict) or any(key not in record for key in ("id", "stream_name", "stream_category")):
+            return [f"{where} is damaged (not an event record)"]
+        stream = (record["stream_name"], record["stream_category"])
+        checks = {
+            segments.IDS: ids[index] == orjson.dumps(record["id"]),
+            segments.CORRELATIONS: correlations[index]
+            == orjson.dumps((record.get("metadata") or {}).get("correlation_id")),
+            segments.STREAM_NO: stream_no[index] < len(streams) and tuple(streams[stream_no[index]]) == stream,
+        }
+        for name, ok in checks.items():
+            if not ok and name not in wrong:
+                wrong[name] = f"{folder / name} is damaged (entry {index + 1} does not match {where})"
+        categories.setdefault(record["stream_category"], []).append(index)
+    for category, indexes in categories.items():
+        entry = base.summary.get(category)
+        if entry is None or list(base.category_indexes(category)) != indexes:
+            name = segments.category_file(entry["file"]) if entry else "snapshot.json"
+            wrong[name] = f"{folder / name} is damaged (category {category!r} does not match {folder / segments.LOG})"
+    return list(wrong.values())
 
 
 @dataclass
