@@ -334,3 +334,76 @@ def test_unstorable_dict_values_on_the_cli(tmp_path, value, words):
         timeout=120,
     )
     _one_line_error(result, *words)
+
+
+def _compacted(store_dir: Path) -> None:
+    fill(store_dir, 3)
+    with open_store(store_dir) as store:
+        store.compact()  # the events move to events/, the tables to tables/
+
+
+def _damage_table_file(store_dir: Path) -> Path:
+    path = sorted((store_dir / "tables").glob("*.json"))[0]
+    path.write_bytes(path.read_bytes()[:-5])
+    return path
+
+
+def _damage_event_line(store_dir: Path) -> Path:
+    path = store_dir / "events" / "log.jsonl"
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b'"stream_name"')] = ord("#")  # same size: only reading the line finds it
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _cut_index(store_dir: Path) -> Path:
+    path = store_dir / "events" / "offsets.q"
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) - 8)
+    return path
+
+
+def _flip_index_entry(name: str, at: int):
+    def damage(store_dir: Path) -> Path:
+        path = store_dir / "events" / name
+        raw = bytearray(path.read_bytes())
+        raw[at] ^= 0x01  # same size: only comparing with the events finds it
+        path.write_bytes(bytes(raw))
+        return path
+
+    damage.__name__ = f"flip_{name}"
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_table_file,
+        _damage_event_line,
+        _cut_index,
+        _flip_index_entry("ids.txt", 5),
+        _flip_index_entry("stream_no.i", 4),
+        _flip_index_entry("category-0.q", 8),
+    ],
+)
+def test_store_check_reads_the_compacted_files_and_names_the_damaged_one(store_dir, damage):
+    _compacted(store_dir)
+    assert runner.invoke(app, ["--store", str(store_dir), "store", "check"]).exit_code == 0
+    damaged = damage(store_dir)
+    checked = runner.invoke(app, ["--store", str(store_dir), "store", "check"])
+    assert checked.exit_code == 1, checked.stdout
+    [problem] = [line for line in checked.stderr.splitlines() if str(damaged) in line]
+    assert problem.startswith("problem: ") and "Traceback" not in checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("command", [["new", "Inventory", "book_id=c", "in_stock=1"], ["show", "Inventory"]])
+def test_a_missing_table_file_is_one_line_naming_it(tmp_path, command):
+    store_dir = tmp_path / "st"
+    assert _cli(tmp_path, "new", "Inventory", "book_id=b", "in_stock=1").returncode == 0
+    with open_store(store_dir) as store:
+        store.compact()
+    [table] = (store_dir / "tables").glob("*.json")
+    table.unlink()  # lost, not moved by a compaction: snapshot.json still names it
+    _one_line_error(_cli(tmp_path, *command), table.name, "missing")
+    checked = runner.invoke(app, ["--store", str(store_dir), "store", "check"])
+    assert checked.exit_code == 1 and table.name in checked.stderr and "Traceback" not in checked.stderr

@@ -211,3 +211,27 @@ def test_a_repair_made_while_a_store_is_open_wins(store_dir):
         assert set(store.rows("t")) == {0, "after"}
     with open_store(store_dir, read_only=True) as again:
         assert set(again.rows("t")) == {0, "after"} and not again.load_report.notes
+
+
+def test_a_reader_is_not_fooled_by_a_new_journal_that_reuses_the_old_ones_inode(store_dir):
+    """A compaction replaces journal.jsonl; the file system may give the new journal the
+    inode the old one had. A process that read the old journal must still notice the
+    replacement instead of reading the new file's tail from its old offset (which lost
+    commits, or appended to a journal whose header says they are in the snapshot)."""
+    writer = open_store(store_dir)
+    writer.commit([Change("t", "id", "a", {"id": "a"})])
+    reader = open_store(store_dir, read_only=True)
+    first = os.stat(store_dir / "journal.jsonl").st_ino
+    try:
+        for n in range(40):  # ext4 reuses it within a few (unless the reader keeps the old one open)
+            writer.commit([Change("t", "id", f"b{n}", {"id": f"b{n}"})])
+            writer.compact()
+            if os.stat(store_dir / "journal.jsonl").st_ino == first:
+                break
+        writer.commit([Change("t", "id", "c", {"id": "c", "pad": "x" * 50})])  # a length the reader never saw
+        reader.refresh()
+        assert reader.get("t", "c") == {"id": "c", "pad": "x" * 50}
+        assert reader.count("t") == writer.count("t") == n + 3
+    finally:
+        reader.close()
+        writer.close()

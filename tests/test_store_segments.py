@@ -194,3 +194,92 @@ def test_a_truncated_event_file_is_refused_naming_it(tmp_path):
 
     with pytest.raises(StoreCorruptError, match="offsets.q holds 16 bytes where the snapshot records 24"):
         open_store(folder, read_only=True)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event_id=json_values, doc_key=json_values)
+def test_an_id_the_store_cannot_look_up_is_refused_before_anything_is_written(tmp_path_factory, event_id, doc_key):
+    """Any event id and document key: the commit is refused (ValidationError, nothing written),
+    or the event is found by its id before and after compaction and after reopening."""
+    from workbench.core.exceptions import ValidationError
+
+    folder = tmp_path_factory.mktemp("ids") / "store"
+    event = {"id": event_id, "type": "T.v1", "stream_name": "order-1", "stream_category": "order",
+             "data": {}, "metadata": {}, "time": ""}  # fmt: skip
+    with open_store(folder) as store:
+        store.commit([put("t", {"id": "first"})], [record("order-10", 0, "c0")])
+        try:
+            store.commit([put("t", {"id": doc_key})], [event])
+        except ValidationError:
+            accepted = False
+        else:
+            accepted = True
+            assert store.get_event(event_id).stream_name == "order-1"
+            assert store.get("t", doc_key) == {"id": doc_key}
+        store.commit([put("t", {"id": "last"})], [record("order-10", 1, "c0")])  # the store goes on
+        store.compact()
+        assert (store.get_event(event_id) is not None) is accepted
+    with open_store(folder) as again:
+        assert [r.id for r in again.read_stream("order-10")] == ["order-10#0", "order-10#1"]
+        assert again.count("t") == (3 if accepted and doc_key not in ("first", "last") else 2)
+        if accepted:
+            assert again.get_event(event_id).stream_name == "order-1"
+            assert again.get("t", doc_key) == {"id": doc_key}
+
+
+@pytest.mark.parametrize("field", ["stream_name", "stream_category"])
+@pytest.mark.parametrize("value", [None, 5, ["x"]])
+def test_a_stream_or_category_that_is_not_a_string_is_refused_and_compaction_goes_on(tmp_path, field, value):
+    from workbench.core.exceptions import ValidationError
+
+    folder = tmp_path / "store"
+    event = {"id": "odd", "type": "T.v1", "stream_name": "order-1", "stream_category": "order",
+             "data": {}, "metadata": {}, "time": "", field: value}  # fmt: skip
+    with open_store(folder) as store:
+        with pytest.raises(ValidationError, match=field):
+            store.commit([], [event])
+        store.commit([], [record("order-10", 0, "c0")])
+        store.compact()  # a category the manifest cannot hold would fail every compaction
+    with open_store(folder, read_only=True) as again:
+        assert again.streams() == {"order-10": 1} and again.get_event("odd") is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(asked=st.text(st.integers(0xD800, 0xDFFF).map(chr) | st.characters(), min_size=1))
+def test_looking_up_any_string_answers_like_before_compaction(tmp_path_factory, asked):
+    """A name from a terminal that is not UTF-8 arrives with lone surrogates, which no stored
+    name holds: the compacted store answers "nothing" too, instead of failing to encode it."""
+    folder = tmp_path_factory.mktemp("ask") / "store"
+    with open_store(folder) as store:
+        store.commit([], [record("order-1", 0, "c0")])
+        before = (store.get_event(asked), store.read_stream(asked), store.find_event_ids(asked),
+                  store.read_correlation(asked), store.stream_version(asked))  # fmt: skip
+        store.compact()
+        after = (store.get_event(asked), store.read_stream(asked), store.find_event_ids(asked),
+                 store.read_correlation(asked), store.stream_version(asked))  # fmt: skip
+    assert after == before
+
+
+def test_events_read_with_bytes_that_are_not_utf8_is_an_answer_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, SHOP
+
+    store = tmp_path / "store"
+    with open_store(store) as opened:
+        opened.commit([], [record("order-1", 0, "c0")])
+        opened.compact()
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "--domain", str(SHOP), "--store", str(store), "events", "read", b"ord\xfcr-1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert "unknown category" in result.stderr  # the one-line answer of a store that never compacted

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from workbench.core.exceptions import StoreCorruptError, StoreError
 from workbench.core.store import journal, snapshot
@@ -33,6 +34,10 @@ class JournalFollower:
     _fd: int | None
     _journal_path: str
     _journal_id: tuple[int, int] | None
+    # The journal file `_journal_id` names, kept open: while a descriptor holds it, the file
+    # system cannot give its inode to a new journal, so "same (device, inode)" keeps
+    # meaning "same file" after another process's compaction replaced it.
+    _journal_pin: BinaryIO | None
     _journal_size: int
     _journal_version: int
     _snapshot_size: int
@@ -43,15 +48,29 @@ class JournalFollower:
     def _ready_to_append(self, state: StoreState, path: Path) -> None:  # pragma: no cover - ditto
         raise NotImplementedError
 
-    def _read_with_stat(self, path: Path) -> tuple[os.stat_result | None, bytes | None]:
-        """The file's identity and bytes, read through one descriptor (so they agree)."""
+    def _read_with_stat(self, path: Path) -> tuple[BinaryIO | None, os.stat_result | None, bytes | None]:
+        """The open file, its identity and bytes, read through one descriptor (so they agree).
+
+        The caller either follows the file (:meth:`_follow`) or closes it.
+        """
         try:
-            with open(path, "rb") as handle:
-                return os.fstat(handle.fileno()), handle.read()
+            handle = open(path, "rb")  # noqa: SIM115 - kept open by _follow
         except FileNotFoundError:
-            return None, None
+            return None, None, None
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            return handle, os.fstat(handle.fileno()), handle.read()
+        except OSError as exc:
+            handle.close()
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    def _follow(self, handle: BinaryIO | None) -> None:
+        """From now on ``handle`` (or no file) is the journal this process has read."""
+        previous, self._journal_pin = self._journal_pin, handle
+        self._journal_id = _file_id(os.fstat(handle.fileno())) if handle is not None else None
+        if previous is not None and previous is not handle:
+            previous.close()
 
     def catch_up(self, state: StoreState, *, locked: bool) -> StoreState:
         """Bring ``state`` up to date with what other processes committed since it was read.
@@ -97,9 +116,14 @@ class JournalFollower:
 
     def _read_tail(self, state: StoreState, path: Path, *, locked: bool) -> None:
         try:
-            with open(path, "rb") as handle:
-                handle.seek(self._journal_size)
-                tail = handle.read()
+            if self._journal_pin is not None:
+                # The file read so far, not whatever the path names by now.
+                self._journal_pin.seek(self._journal_size)
+                tail = self._journal_pin.read()
+            else:
+                with open(path, "rb") as handle:
+                    handle.seek(self._journal_size)
+                    tail = handle.read()
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         base = self._journal_size
@@ -115,32 +139,40 @@ class JournalFollower:
             # Our append descriptor points at the replaced file.
             os.close(self._fd)
             self._fd = None
-        stat, raw = self._read_with_stat(path)
-        if raw is None or stat is None or not raw.strip():
+        handle, stat, raw = self._read_with_stat(path)
+        if handle is None or raw is None or stat is None or not raw.strip():
             # No journal to append to: a locked catch-up writes a fresh header.
-            self._journal_id = None
+            if handle is not None:
+                handle.close()
+            self._follow(None)
             self._journal_size = 0
             return state
         header = journal.read_header(raw)
         if header is None or header.version not in journal.READABLE_FORMATS or header.base_seq > state.seq:
             # Commits we never saw went into a snapshot (or the file is not one we can
             # append to): read the store again, as opening it would.
+            handle.close()
             fresh = StoreState()
             self.load_without_lock(fresh)
             self._snapshot_changed()
             return fresh
         end = journal.ScanEnd()
         self._journal_version = header.version
-        self._apply_lines(state, path, raw, header, end, offset=0)
+        try:
+            self._apply_lines(state, path, raw, header, end, offset=0)
+        except BaseException:
+            handle.close()
+            raise
         if end.last_seq < state.seq:
             # The journal ends before commits we hold (`store repair --drop-after` dropped
             # them): what is on disk wins, so read the store again.
+            handle.close()
             fresh = StoreState()
             self.load_without_lock(fresh)
             self._snapshot_changed()
             return fresh
         self._journal_size = end.good_end
-        self._journal_id = _file_id(stat)
+        self._follow(handle)
         self._snapshot_changed()
         return state
 

@@ -26,7 +26,6 @@ from pathlib import Path
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormatError
 from workbench.core.store import journal, snapshot
-from workbench.core.store._files import file_id as _file_id
 from workbench.core.store._files import write_atomically as _write_atomically
 from workbench.core.store._journal_follower import JournalFollower
 from workbench.core.store._lock import CommitLock
@@ -73,6 +72,7 @@ class JsonFilePersistence(JournalFollower):
         # Which journal file (device, inode) this process has read, and up to which byte:
         # another process's compaction replaces the file, a commit makes it longer.
         self._journal_id: tuple[int, int] | None = None
+        self._journal_pin = None  # the journal read (see JournalFollower)
         self._journal_size = 0
         self._strays_checked = False
         self._journal_path = str(self.path / JOURNAL)
@@ -93,16 +93,17 @@ class JsonFilePersistence(JournalFollower):
     def load(self, state: StoreState) -> LoadReport:
         """Read the snapshot, then replay the journal lines after it."""
         previous: tuple[int, int] | None = None
-        moved = 0
+        missing: Path | None = None
         while True:
             report = LoadReport()
             try:
                 snapshot_seq = self._load_snapshot(state, report)
-            except snapshot.SnapshotMoved:
-                # Another process compacted between our reading snapshot.json and its files.
-                moved += 1
-                if moved > 20:
+            except snapshot.SnapshotMoved as moved:
+                # Another process compacted between our reading snapshot.json and its files
+                # (its new snapshot names other files), unless the same file is missing again.
+                if moved.path == missing:
                     raise
+                missing = moved.path
                 state.__init__()  # type: ignore[misc]
                 continue
             behind = self._replay_journal(state, report, snapshot_seq)
@@ -148,11 +149,28 @@ class JsonFilePersistence(JournalFollower):
         """Apply the journal; returns ``(snapshot_seq, base_seq)`` when a read-only open
         found the journal ahead of the snapshot (maybe a compaction in progress)."""
         path = self.path / JOURNAL
-        raw_stat, raw = self._read_with_stat(path)
+        handle, _stat, raw = self._read_with_stat(path)
+        try:
+            behind = self._replay_lines(state, report, snapshot_seq, path, raw)
+        except BaseException:
+            if handle is not None:
+                handle.close()
+            raise
+        if behind is not None or raw is None or not raw.strip():
+            if handle is not None:
+                handle.close()
+            if behind is None:
+                self._follow(None)
+            return behind
+        self._follow(handle)
+        return None
+
+    def _replay_lines(
+        self, state: StoreState, report: LoadReport, snapshot_seq: int, path: Path, raw: bytes | None
+    ) -> tuple[int, int] | None:
         self._journal_version = JOURNAL_FORMAT
         if raw is None or not raw.strip():
             self._journal_size = 0
-            self._journal_id = None
             return None
         header = journal.read_header(raw)
         if header is None:
@@ -197,7 +215,6 @@ class JsonFilePersistence(JournalFollower):
             report.notes.append(note)
             log.warning(note)
         self._journal_size = end.good_end
-        self._journal_id = _file_id(raw_stat)
         return None
 
     # -- several processes ------------------------------------------------------------
@@ -250,7 +267,7 @@ class JsonFilePersistence(JournalFollower):
                 _write_atomically(path, journal.header_line(state.seq))
                 self._journal_size = len(journal.header_line(state.seq))
                 self._journal_version = JOURNAL_FORMAT
-                self._journal_id = _file_id(os.stat(path))
+                self._follow(open(path, "rb"))  # noqa: SIM115 - kept open: see _follow
             if self._journal_version < JOURNAL_FORMAT or self._old_snapshot:
                 # Lines are appended in the current format, and a format-1 snapshot is read
                 # whole at every open: rewrite both once, now.
@@ -315,7 +332,7 @@ class JsonFilePersistence(JournalFollower):
         _write_atomically(self.path / JOURNAL, header)
         self._journal_size = len(header)
         self._journal_version = JOURNAL_FORMAT
-        self._journal_id = _file_id(os.stat(self.path / JOURNAL))
+        self._follow(open(self.path / JOURNAL, "rb"))  # noqa: SIM115 - kept open: see _follow
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path / JOURNAL, os.O_WRONLY | os.O_APPEND)
@@ -325,6 +342,7 @@ class JsonFilePersistence(JournalFollower):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._follow(None)
         if self._lock is not None:
             self._lock.close()
             self._lock = None

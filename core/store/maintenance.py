@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from workbench.core.exceptions import StoreError
-from workbench.core.store import journal
+from workbench.core.store import journal, segments
 from workbench.core.store._files import write_atomically
 from workbench.core.store._lock import WriterLock
 from workbench.core.store.durability import LoadReport
@@ -59,10 +60,14 @@ def check_store(path: str | os.PathLike[str]) -> StoreCheck:
     previous: tuple[int, int] | None = None
     while True:
         report.problems.clear()
+        state = StoreState()
         try:
-            report.snapshot_seq = probe._load_snapshot(StoreState(), LoadReport())
+            report.snapshot_seq = probe._load_snapshot(state, LoadReport())
         except StoreError as exc:
             report.problems.append(str(exc))
+        else:
+            # Opening only checks the files' sizes; a check reads every byte it can.
+            report.problems.extend(_compacted_file_problems(state))
         raw = probe._read(folder / JOURNAL)
         if raw is None or not raw.strip():
             return report
@@ -96,6 +101,71 @@ def check_store(path: str | os.PathLike[str]) -> StoreCheck:
     report.last_good_seq = end.last_seq
     report.torn_bytes = end.torn_bytes
     return report
+
+
+def _compacted_file_problems(state: StoreState) -> list[str]:
+    """What is wrong in the table and event files the snapshot names (each a line naming the file)."""
+    problems: list[str] = []
+    for table in list(state.lazy_tables):
+        try:
+            state.rows(table)
+        except StoreError as exc:
+            problems.append(str(exc).removesuffix("; the store was left untouched"))
+    base = state.base
+    if base is None:
+        return problems
+    folder = base.folder
+    expected = {segments.OFFSETS: 8 * base.count, segments.STREAM_NO: 4 * base.count}
+    for name, size in expected.items():
+        if base.sizes.get(name, 0) != size:
+            problems.append(f"{folder / name} records {base.sizes.get(name, 0)} bytes for {base.count} events")
+    for name in (segments.IDS, segments.CORRELATIONS):
+        lines = base._read(name).count(b"\n")
+        if lines != base.count + 1:
+            problems.append(f"{folder / name} holds {max(lines - 1, 0)} entries for {base.count} events")
+    if problems:
+        return problems
+    try:
+        problems.extend(_index_problems(base))
+    except StoreError as exc:
+        problems.append(str(exc))
+    except (ValueError, TypeError) as exc:  # orjson's decode error is a ValueError
+        problems.append(f"{folder / segments.STREAMS} is damaged ({exc})")
+    return problems
+
+
+def _index_problems(base: segments.Segments) -> list[str]:
+    """Each event line parsed and compared with its entry in every index file (first mismatch per file)."""
+    folder = base.folder
+
+    def entries(name: str) -> list[bytes]:
+        return base._read(name)[1:].split(b"\n")[:-1]
+
+    ids, correlations = entries(segments.IDS), entries(segments.CORRELATIONS)
+    streams, stream_no = base.stream_list(), base.stream_numbers_column()
+    wrong: dict[str, str] = {}
+    categories: dict[str, list[int]] = {}
+    for index, record in enumerate(base.records(range(base.count))):
+        where = f"event {index + 1} in {folder / segments.LOG}"
+        if not isinstance(record, dict) or any(key not in record for key in ("id", "stream_name", "stream_category")):
+            return [f"{where} is damaged (not an event record)"]
+        stream = (record["stream_name"], record["stream_category"])
+        checks = {
+            segments.IDS: ids[index] == orjson.dumps(record["id"]),
+            segments.CORRELATIONS: correlations[index]
+            == orjson.dumps((record.get("metadata") or {}).get("correlation_id")),
+            segments.STREAM_NO: stream_no[index] < len(streams) and tuple(streams[stream_no[index]]) == stream,
+        }
+        for name, ok in checks.items():
+            if not ok and name not in wrong:
+                wrong[name] = f"{folder / name} is damaged (entry {index + 1} does not match {where})"
+        categories.setdefault(record["stream_category"], []).append(index)
+    for category, indexes in categories.items():
+        entry = base.summary.get(category)
+        if entry is None or list(base.category_indexes(category)) != indexes:
+            name = segments.category_file(entry["file"]) if entry else "snapshot.json"
+            wrong[name] = f"{folder / name} is damaged (category {category!r} does not match {folder / segments.LOG})"
+    return list(wrong.values())
 
 
 @dataclass

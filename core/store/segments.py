@@ -58,6 +58,15 @@ def category_file(number: int) -> str:
     return f"category-{number}.q"
 
 
+def _encoded(value: Any) -> bytes | None:
+    """``value`` as the index files spell it, or None when JSON cannot spell it (a lone
+    surrogate, as a name typed in a terminal that is not UTF-8 arrives): nothing stored has it."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
+
+
 class Segments:
     """The first ``count`` events of a store, read from the files of one manifest.
 
@@ -179,17 +188,22 @@ class Segments:
 
     def event_index(self, event_id: str) -> int | None:
         """The index of the event with this id, or None."""
-        return next((line for line, _at in self._lines_matching(IDS, orjson.dumps(event_id))), None)
+        needle = _encoded(event_id)
+        return None if needle is None else next((line for line, _at in self._lines_matching(IDS, needle)), None)
 
     def ids_with_prefix(self, prefix: str) -> Iterator[str]:
         """Ids starting with ``prefix``, in global order."""
-        needle = orjson.dumps(prefix)[:-1]  # the opening quote and the escaped prefix
+        encoded = _encoded(prefix)
+        if encoded is None:
+            return
+        needle = encoded[:-1]  # the opening quote and the escaped prefix
         raw = self._read(IDS)
         for _line, at in self._lines_matching(IDS, needle, prefix=True):
             yield orjson.loads(raw[at : raw.index(b"\n", at)])
 
     def correlation_indexes(self, correlation_id: str) -> list[int]:
-        return [line for line, _at in self._lines_matching(CORRELATIONS, orjson.dumps(correlation_id))]
+        needle = _encoded(correlation_id)
+        return [] if needle is None else [line for line, _at in self._lines_matching(CORRELATIONS, needle)]
 
     def stream_number(self, stream: str) -> int | None:
         """The number of ``stream`` (its line in streams.txt), or None when no compacted event has it."""
@@ -198,7 +212,10 @@ class Segments:
         self._searches += 1
         if self._searches > _SEARCHES_BEFORE_INDEXING:
             return self.stream_number_map().get(stream)
-        needle = b"[" + orjson.dumps(stream) + b","
+        encoded = _encoded(stream)
+        if encoded is None:
+            return None
+        needle = b"[" + encoded + b","
         return next((line for line, _at in self._lines_matching(STREAMS, needle, prefix=True)), None)
 
     def stream_number_map(self) -> dict[str, int]:

@@ -39,8 +39,15 @@ META_TABLE = "_meta"
 TABLES = "tables"
 
 
-class SnapshotMoved(Exception):
-    """A table file named by the snapshot was gone: another process compacted; read again."""
+class SnapshotMoved(StoreCorruptError):
+    """A table file named by the snapshot was gone: another process compacted; read again.
+
+    Raised to the user only when reading again finds the same file missing (lost, not moved).
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"table file {path} named by the snapshot is missing; the store was left untouched")
+        self.path = path
 
 
 def missing_commits(snapshot_seq: int, base_seq: int) -> str:
@@ -180,7 +187,7 @@ def open_format_2(folder: Path, state: StoreState, meta: dict[str, Any]) -> int:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - kept open: the loader may run after the file is replaced
         except FileNotFoundError:
-            raise SnapshotMoved(str(path)) from None
+            raise SnapshotMoved(path) from None
         total += os.fstat(handle.fileno()).st_size
         if table in counts:
             state.lazy_counts[table] = counts[table]

@@ -299,8 +299,10 @@ class StoreState:
 
     def event_index(self, event_id: str) -> int | None:
         """The index of the event with this id, or None."""
+        if type(event_id) is not str:
+            return None  # a commit refuses other ids
         index = self.event_ids.get(event_id)
-        if index is None and self.base is not None and type(event_id) is str:
+        if index is None and self.base is not None:
             return self.base.event_index(event_id)
         return index
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from workbench.core.exceptions import ValidationError
@@ -37,3 +38,19 @@ def _unstorable(value: Any, depth: int) -> str | None:
             if problem:
                 return problem
     return None
+
+
+# Document keys that come back from JSON as the same dict key (a tuple would come back a list).
+_KEY_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def unusable_key(key: Any, label: str) -> ValidationError | None:
+    """Why ``key`` cannot be a document key (None when it can), checked before a commit is written."""
+    if type(key) in _KEY_TYPES or (type(key) is float and math.isfinite(key)):
+        return None
+    return ValidationError({"id": [f"{label} key {key!r} cannot be stored: use a string or a number"]})
+
+
+def unusable_event_field(record: dict[str, Any], name: str) -> ValidationError:
+    """The error for an event whose id, stream or category is not a string (the indexes hold strings)."""
+    return ValidationError({name: [f"event {name} {record[name]!r} is not a string"]})

@@ -16,6 +16,7 @@ from workbench.core.store.json_file import JsonFilePersistence
 from workbench.core.store.memory import MemoryPersistence
 from workbench.core.store.port import ALL, DocumentChange, EventRecord, adapter_for
 from workbench.core.store.state import Op, StoreState
+from workbench.core.store.storable import unusable_event_field, unusable_key
 
 log = logging.getLogger("workbench.store")
 
@@ -120,6 +121,10 @@ class Store:
         state = self.state
         ops: list[Op] = []
         for change in changes:
+            # Refused before the journal line is written: a key the state cannot hold would
+            # make the commit fail half-applied, and the journal unreadable at the next open.
+            if type(change.key) is not str and (problem := unusable_key(change.key, change.label or change.table)):
+                raise problem
             self._check_version(change)
             if change.doc is None:
                 ops.append(["del", change.table, change.key])
@@ -128,6 +133,10 @@ class Store:
         next_global = state.event_count() + 1
         stream_heads: dict[str, int] = {}
         for record in events:
+            if type(record["id"]) is not str or type(record["stream_name"]) is not str:
+                raise unusable_event_field(record, "id" if type(record["id"]) is not str else "stream_name")
+            if type(record["stream_category"]) is not str:
+                raise unusable_event_field(record, "stream_category")  # the manifest is keyed by it
             stream = record["stream_name"]
             head = stream_heads.get(stream)
             if head is None:
