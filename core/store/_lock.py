@@ -3,11 +3,59 @@
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
 import time
 from pathlib import Path
 
 from workbench.core.exceptions import StoreError, StoreLockedError
+
+COUNTER = "COMMITS"
+
+
+class LockCounter:
+    """How many times any process took a store's lock: 8 bytes in ``COMMITS``, shared through a memory map.
+
+    Every holder adds one while it holds the lock (before it writes anything), so a
+    process that finds the count where it left it knows that nobody touched the store
+    since its own last commit and can skip looking at the journal: the common case of
+    one busy writer costs a memory read instead of a ``stat``. Without the file (a
+    read-only folder, no mmap) :meth:`bump` answers False and callers look as before.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._map: mmap.mmap | None = None
+        self._count: memoryview | None = None
+        self._last: int | None = None
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if os.fstat(fd).st_size < 8:
+                    os.ftruncate(fd, 8)  # zeros; growing it twice (two processes at once) is harmless
+                self._map = mmap.mmap(fd, 8)
+            finally:
+                os.close(fd)
+            self._count = memoryview(self._map).cast("Q")
+        except (OSError, ValueError):
+            self._map = self._count = None
+
+    def bump(self) -> bool:
+        """Count this holding of the lock; True when nobody else held it since our last bump."""
+        count = self._count
+        if count is None:
+            return False
+        current = count[0]
+        unchanged = current == self._last
+        count[0] = self._last = (current + 1) & 0xFFFFFFFFFFFFFFFF
+        return unchanged
+
+    def close(self) -> None:
+        if self._count is not None:
+            self._count.release()
+            self._count = None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
 
 
 class WriterLock:
@@ -39,6 +87,10 @@ class WriterLock:
                         "(set WORKBENCH_LOCK_TIMEOUT to wait longer)"
                     ) from None
                 time.sleep(0.05)
+        # Whatever this holder changes, the processes between commits must look again.
+        counter = LockCounter(path.parent / COUNTER)
+        counter.bump()
+        counter.close()
         try:
             os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
@@ -82,6 +134,8 @@ class CommitLock:
         self.timeout = timeout
         self._fd: int | None = None
         self.held = False
+        self._counter: LockCounter | None = None
+        self.unchanged = False  # set by acquire(): nobody else held the lock since our last hold
 
     def acquire(self) -> None:
         """Wait (up to the timeout) until no other process holds the lock, then take it.
@@ -101,6 +155,9 @@ class CommitLock:
         except BlockingIOError:
             self._wait(fd)
         self.held = True
+        if self._counter is None:
+            self._counter = LockCounter(self.path.parent / COUNTER)
+        self.unchanged = self._counter.bump()
 
     def _wait(self, fd: int) -> None:
         deadline = time.monotonic() + max(self.timeout, 0.0)
@@ -131,6 +188,9 @@ class CommitLock:
     def close(self) -> None:
         """Release and close the lock file (idempotent)."""
         self.release()
+        if self._counter is not None:
+            self._counter.close()
+            self._counter = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

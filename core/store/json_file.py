@@ -242,8 +242,10 @@ class JsonFilePersistence(JournalFollower):
             raise StoreError(f"store {self.path} is open read-only")
         lock.acquire()
         try:
-            # This runs three times per handled message: the usual case (nobody else
-            # committed since our last look) is one stat, inline.
+            # This runs for every commit: the usual case (nobody else took the lock since
+            # our last commit) is answered by the lock's counter, then by one stat.
+            if lock.unchanged and self._fd is not None:
+                return state
             if self._fd is not None:
                 try:
                     current = os.stat(self._journal_path)
