@@ -18,7 +18,7 @@ from test_store_disk import fill, snapshot_of
 from typer.testing import CliRunner
 from workbench.cli.main import app
 from workbench.core.exceptions import StoreCorruptError, StoreError, ValidationError
-from workbench.core.store import Change, json_file, open_store
+from workbench.core.store import Change, journal, json_file, open_store
 
 runner = CliRunner()
 
@@ -407,3 +407,25 @@ def test_a_missing_table_file_is_one_line_naming_it(tmp_path, command):
     _one_line_error(_cli(tmp_path, *command), table.name, "missing")
     checked = runner.invoke(app, ["--store", str(store_dir), "store", "check"])
     assert checked.exit_code == 1 and table.name in checked.stderr and "Traceback" not in checked.stderr
+
+
+def test_a_commit_being_written_by_another_process_is_not_reported_as_an_interrupted_write(store_dir, caplog):
+    """A one-shot command opening the store while the engine writes a commit may read half
+    of its line: that is a write in progress (the writer holds the lock), not a torn tail."""
+    fill(store_dir, 1)
+    writer = open_store(store_dir)  # stands for the engine: it holds the lock while it writes
+    journal_path = store_dir / "journal.jsonl"
+    line = journal.encode_line(writer.state.seq + 1, b"[]")
+    writer.persistence.lock()
+    with open(journal_path, "ab") as handle:
+        handle.write(line[:10])  # what a reader may see of the line in the middle of the write
+    with caplog.at_level(logging.WARNING, logger="workbench.store"):
+        reader = open_store(store_dir, read_only=True)
+    assert "incomplete last commit" not in caplog.text and not reader.load_report.notes
+    with open(journal_path, "ab") as handle:
+        handle.write(line[10:])  # the write completes
+    writer.persistence.unlock()
+    reader.refresh()
+    assert reader.commit_count() == writer.commit_count() + 1
+    reader.close()
+    writer.close()

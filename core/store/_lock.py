@@ -196,6 +196,26 @@ class CommitLock:
             self._fd = None
 
 
+def is_held(path: Path) -> bool:
+    """Whether some process (this one included) holds the writer lock at ``path`` now.
+
+    Reads only: the lock file is opened read-only and never created.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: nobody has written yet
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # drops the shared lock too
+    return False
+
+
 def lock_holder(fd: int) -> str:
     """The pid holding a ``flock`` on the open file ``fd``, as the kernel reports it ("" if unknown)."""
     try:

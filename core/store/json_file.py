@@ -28,7 +28,7 @@ from workbench.core.exceptions import StoreCorruptError, StoreError, StoreFormat
 from workbench.core.store import journal, snapshot
 from workbench.core.store._files import write_atomically as _write_atomically
 from workbench.core.store._journal_follower import JournalFollower
-from workbench.core.store._lock import CommitLock
+from workbench.core.store._lock import CommitLock, is_held
 from workbench.core.store.durability import LoadReport
 from workbench.core.store.journal import JOURNAL_FORMAT
 from workbench.core.store.snapshot import missing_commits
@@ -206,7 +206,9 @@ class JsonFilePersistence(JournalFollower):
                 f"{damaged.damage.after_seq}` drops the damaged commit and everything after it "
                 "(keeping a backup)"
             ) from None
-        if end.torn_bytes:
+        if end.torn_bytes and not is_held(self.path / "LOCK"):
+            # With the lock held elsewhere, the bytes are a commit being written right now
+            # (a reader may see half of a line); the writer finishes it, or the next one cuts it.
             note = (
                 f"journal {path}: ignored an incomplete last commit "
                 f"({end.torn_bytes} bytes at byte {end.good_end}), left by an interrupted write"
