@@ -283,3 +283,24 @@ def test_events_read_with_bytes_that_are_not_utf8_is_an_answer_not_a_crash(tmp_p
     )  # fmt: skip
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     assert "unknown category" in result.stderr  # the one-line answer of a store that never compacted
+
+
+def test_closing_a_store_gives_its_files_back(tmp_path):
+    import os
+
+    folder = tmp_path / "store"
+    fill(folder, 0, 3)
+    with open_store(folder) as store:
+        store.compact()
+
+    def open_files() -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd") if str(folder) in os.path.realpath(f"/proc/self/fd/{fd}"))
+
+    before = open_files()
+    reader = open_store(folder, read_only=True)
+    assert reader.get_event("order-1#1") is not None  # opens the event log
+    assert open_files() > before
+    reader.close()
+    assert open_files() == before
+    assert reader.rows("t")  # a read after close opens what it needs again
+    reader.state.release_files()

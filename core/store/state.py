@@ -204,6 +204,13 @@ class StoreState:
         twin.seq = self.seq
         return twin
 
+    def release_files(self) -> None:
+        """Close the files this state reads on demand (they open again if read later)."""
+        if self.base is not None:
+            self.base.close()
+        for lazy in self.lazy_tables.values():
+            lazy.close()
+
     def rebase(self, base: Segments | None) -> None:
         """After compaction: the events now live in ``base``, so the tail starts empty."""
         total = self.event_count()

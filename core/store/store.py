@@ -366,6 +366,7 @@ class Store:
                 )
             finally:
                 self.persistence.close()
+                self.state.release_files()
 
     def __enter__(self) -> Store:
         return self

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from workbench.core.exceptions import StoreCorruptError
+from workbench.core.exceptions import StoreCorruptError, StoreError
 from workbench.core.store._files import write_atomically
 
 KEYED_FROM = 50_000  # tables this large get the key files (a smaller one loads in a blink)
@@ -35,10 +35,25 @@ class TableFile:
         self._indexed = True
         self.lookups = 0
 
+    def _open(self) -> BinaryIO:
+        """The file, opened again by name when its store was closed before it was read."""
+        if self.handle.closed:
+            try:
+                self.handle = open(self.path, "rb")  # noqa: SIM115 - closed by load() or close()
+            except FileNotFoundError:
+                raise StoreError(
+                    f"table file {self.path} is gone (the store was closed and compacted since); open the store again"
+                ) from None
+        return self.handle
+
+    def close(self) -> None:
+        """Give the file back (a later read opens it again by name)."""
+        self.handle.close()
+
     def load(self) -> dict[Any, dict[str, Any]]:
         """Every document by key; closes the file."""
         try:
-            with self.handle:
+            with self._open():
                 self.handle.seek(0)
                 data = orjson.loads(self.handle.read())
             return {doc[self.key_field]: doc for doc in data[self.table].values()}
@@ -63,7 +78,7 @@ class TableFile:
         line = self._keys.count(b"\n", 0, at)
         start, end = self._spans[2 * line], self._spans[2 * line + 1]
         try:
-            doc: dict[str, Any] = orjson.loads(os.pread(self.handle.fileno(), end - start, start))
+            doc: dict[str, Any] = orjson.loads(os.pread(self._open().fileno(), end - start, start))
         except orjson.JSONDecodeError as exc:
             raise StoreCorruptError(
                 f"table file {self.path} is damaged ({exc}); the store was left untouched"
