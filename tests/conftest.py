@@ -148,6 +148,17 @@ def redis_server(request: pytest.FixtureRequest):
     return _server_or_fail(request, running_redis)
 
 
+@pytest.fixture
+def broker(redis_server):
+    """A Redis Streams broker on the session's server, emptied first (each test starts fresh)."""
+    from workbench.core.broker import open_broker
+
+    opened = open_broker(redis_server.url)
+    opened._client.flushdb()  # type: ignore[attr-defined]
+    yield opened
+    opened.close()
+
+
 def _need_module(module: str, extra: str) -> None:
     import importlib.util
     import os

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 from test_consumers import place, shop, totals
-from workbench.core.broker import open_broker
 from workbench.core.broker.feed import BrokerFeed
 from workbench.core.engine import Engine
 from workbench.core.store import open_store
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def broker(redis_server):
-    opened = open_broker(redis_server.url)
-    opened._client.flushdb()  # type: ignore[attr-defined]  # a fresh broker per test
-    yield opened
-    opened.close()
 
 
 def test_subscribers_go_through_redis_and_all_and_multi_category_handlers_keep_the_store(tmp_path, broker) -> None:

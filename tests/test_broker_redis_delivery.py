@@ -8,7 +8,6 @@ import time
 
 import pytest
 from conftest import build_shop
-from workbench.core.broker import open_broker
 from workbench.core.broker.delivery import RECEIPTS, BrokerSubscription
 from workbench.core.broker.outbox import OutboxRelay
 from workbench.core.store import open_store
@@ -23,14 +22,6 @@ def shop(tmp_path):
     with domain.domain_context():
         yield domain
     domain.close()
-
-
-@pytest.fixture
-def broker(redis_server):
-    opened = open_broker(redis_server.url)
-    opened._client.flushdb()  # type: ignore[attr-defined]  # a fresh broker per test
-    yield opened
-    opened.close()
 
 
 def _ship(shop, orders: int) -> None:
