@@ -157,3 +157,45 @@ def test_rows_looks_up_keys_and_iterates_in_insertion_order(postgres_server: Run
         assert store.keys_where("t", "n", 1) == ["a"]  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def _round_trips(store, action) -> int:
+    """How many times the client waited for the server during ``action`` (Sync messages sent, in libpq's trace)."""
+    import tempfile
+
+    pgconn = store._conn.pgconn  # type: ignore[attr-defined]
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            action()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        # Lines read "[timestamp] F|B length Message ...": each Sync (extended protocol) or Query (simple) waits.
+        sent = [line.split("\t") for line in trace]
+        return sum(1 for f in sent if "F" in f[:2] and any(x.startswith(("Sync", "Query")) for x in f[1:4]))
+
+
+def test_a_commit_takes_one_round_trip_however_many_documents_and_streams(postgres_server: RunningServer) -> None:
+    from workbench.core.exceptions import ExpectedVersionError
+    from workbench.core.store.port import DocumentChange
+
+    reset(postgres_server)
+    store = open_store(postgres_server.url)
+    try:
+        store.commit([DocumentChange("t", "id", "a", {"id": "a", "_version": 0}, -1)], [event("order-1", 0)])
+        docs = [
+            DocumentChange("t", "id", "a", {"id": "a", "_version": 1}, 0),
+            DocumentChange("t", "id", "b", {"id": "b", "_version": 0}, -1),
+            DocumentChange("t", "id", "b", {"id": "b", "_version": 1}, 0),  # checked against the write before it
+        ]
+        events = [event("order-1", 1, expected=0), event("order-2", 0), event("invoice-9", 0, expected=-1)]
+        assert _round_trips(store, lambda: store.commit(docs, events)) == 1
+        assert [e.global_position for e in events] == [2, 3, 4] and [e.position for e in events] == [1, 0, 0]
+        stale = [DocumentChange("t", "id", "a", {"id": "a", "_version": 9}, 0, label="Thing")]
+        with pytest.raises(ExpectedVersionError, match=r"Thing\(a\), Version: 1"):
+            store.commit(stale, [event("order-3", 0)])
+        assert store.get("t", "a") == {"id": "a", "_version": 1} and store.event_count() == 4  # nothing written
+        store.commit([DocumentChange("t", "id", "a", {"id": "a", "_version": 2}, 1)])  # the connection goes on
+    finally:
+        store.close()
