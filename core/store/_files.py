@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
+
 
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -34,3 +36,13 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def file_id(stat: os.stat_result | None) -> tuple[int, int] | None:
     return (stat.st_dev, stat.st_ino) if stat is not None else None
+
+
+def dumps_kept(value: object) -> bytes:
+    """``orjson.dumps`` for a result that is kept (in a list of many): an exact-size copy.
+
+    Each orjson result sits in a buffer of about 4 KiB however short the JSON is, so a
+    list of 100,000 small documents held ~400 MiB instead of ~14 MiB (seen compacting a
+    100,000-row table).
+    """
+    return memoryview(orjson.dumps(value)).tobytes()

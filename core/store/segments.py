@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError
+from workbench.core.store._files import dumps_kept
 
 FOLDER = "events"
 LOG, OFFSETS, IDS, CORRELATIONS, STREAMS, STREAM_NO = (
@@ -306,13 +307,12 @@ def append(
     count = manifest["count"]
     stream_total = manifest["streams"]
     new_numbers: dict[str, int] = {}
-    dumps = orjson.dumps
     # Whole columns at once where possible: compaction runs this over every new event.
-    lines = [dumps(record) for record in records]
+    lines = [dumps_kept(record) for record in records]
     log_size = sizes.get(LOG, 0)
     offsets = array("q", accumulate((len(line) + 1 for line in lines[:-1]), initial=log_size))
-    ids = [dumps(record["id"]) for record in records]
-    correlations = [dumps((r.get("metadata") or {}).get("correlation_id")) for r in records]
+    ids = [dumps_kept(record["id"]) for record in records]
+    correlations = [dumps_kept((r.get("metadata") or {}).get("correlation_id")) for r in records]
     streams: list[bytes] = []
     stream_no = array("I")
     per_category: dict[str, array[int]] = {}
@@ -325,7 +325,7 @@ def append(
         if number is None:
             number = new_numbers[name] = stream_total
             stream_total += 1
-            streams.append(dumps([name, category]))
+            streams.append(dumps_kept([name, category]))
             entry = summary.setdefault(category, {"file": len(summary), "events": 0, "streams": 0, "last": -1})
             entry["streams"] += 1
         stream_no.append(number)

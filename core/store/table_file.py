@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import orjson
 from workbench.core.exceptions import StoreCorruptError, StoreError
-from workbench.core.store._files import write_atomically
+from workbench.core.store._files import dumps_kept, write_atomically
 
 KEYED_FROM = 50_000  # tables this large get the key files (a smaller one loads in a blink)
 SIDE_FILES = (".keys", ".spans")
@@ -108,13 +108,13 @@ def write(path: Path, table: str, rows: dict[Any, dict[str, Any]]) -> None:
     head = b"{" + dumps(table) + b":{"
     # List comprehensions and accumulate rather than one loop: this runs over every
     # document of a large table at each compaction that changed it.
-    bodies = [dumps(doc) for doc in rows.values()]
+    bodies = [dumps_kept(doc) for doc in rows.values()]
     prefixes = [b'"%d":' % (i + 1) for i in range(len(bodies))]
     sizes = [len(p) + len(d) + 1 for p, d in zip(prefixes, bodies, strict=True)]  # + the comma
     starts = [len(head) + before + len(p) for before, p in zip(accumulate(sizes, initial=0), prefixes, strict=False)]
     spans = array("q", [edge for at, body in zip(starts, bodies, strict=True) for edge in (at, at + len(body))])
     parts = [head, b",".join([p + d for p, d in zip(prefixes, bodies, strict=True)]), b"}}"]
-    keys = [b"", *(dumps(key) for key in rows)]
+    keys = [b"", *(dumps_kept(key) for key in rows)]
     write_atomically(Path(str(path) + ".keys"), b"\n".join(keys) + b"\n")
     write_atomically(Path(str(path) + ".spans"), spans.tobytes())
     write_atomically(path, b"".join(parts))
