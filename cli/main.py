@@ -100,6 +100,9 @@ class _StderrHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             sys.stderr.write(self.format(record) + "\n")
+            # As logging's StreamHandler does: a notice such as "stopping after the current
+            # message" must reach a pipe now, not when the process next writes or exits.
+            sys.stderr.flush()
         except Exception:
             self.handleError(record)
 

@@ -3,6 +3,7 @@ projection rebuilds, runaway sync cascades, stopping `run` while a handler block
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import subprocess
@@ -396,15 +397,18 @@ def test_a_second_signal_stops_run_now_and_the_message_is_delivered_again(tmp_pa
     proc = _start_blocked_run(tmp_path, started_runs)
     assert proc.stderr is not None
     proc.send_signal(sig)
-    # Two signals sent at once merge into one: wait until the first was seen.
-    seen = []
-    while not any("stopping after the current message" in line for line in seen):
+    # Two signals sent at once merge into one: wait until the first was seen. Read the pipe's
+    # bytes, not proc.stderr's lines: two lines that arrive together would leave the second
+    # in the text wrapper's buffer, where select() cannot see it (this test hung on that).
+    seen = b""
+    while b"stopping after the current message" not in seen:
         # A generous guard against hanging on a process that never answers, not a speed check.
         ready, _, _ = select.select([proc.stderr], [], [], 60)
-        assert ready, f"no notice of the first signal; stderr so far: {seen}"
-        seen.append(proc.stderr.readline())
+        assert ready, f"no notice of the first signal; stderr so far: {seen!r}"
+        seen += os.read(proc.stderr.fileno(), 65536)
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
+    err = seen.decode() + err
     assert "not acknowledged and will be delivered again" in err
     assert "Traceback" not in err
     assert _done_refs(tmp_path) == []
