@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_broker_workers import DOMAIN, _seed, _shipped
-from workbench.core.store import open_store
+from test_broker_workers import DOMAIN, _relayed, _shipped
 
 pytestmark = pytest.mark.redis
 
@@ -20,17 +19,8 @@ pytestmark = pytest.mark.redis
 @pytest.fixture
 def dead(tmp_path, redis_server):
     """A seeded store whose first three orders are dead letters on Redis's ``order:dlq``."""
-    import redis
-    from workbench.core.broker import open_broker
-    from workbench.core.broker.outbox import OutboxRelay
 
-    redis.Redis.from_url(redis_server.url).flushdb()
-    store_dir = tmp_path / "store"
-    _seed(store_dir)
-    broker = open_broker(redis_server.url)
-    store = open_store(store_dir)
-    OutboxRelay(store, broker, categories={"order"}).relay()
-    store.close()
+    store_dir, broker = _relayed(tmp_path, redis_server.url)
     for delivery in broker.consume("order", "ManageInventory", "w", count=3):
         broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
         time.sleep(0.02)  # entry ids differ before their last digits, so a prefix can name one

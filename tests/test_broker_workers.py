@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from workbench.core.loader import load_domain
@@ -32,6 +33,22 @@ def _seed(store_dir: Path) -> None:
             domain.repository_for(Order).add(order)
     domain.close()
 
+
+
+def _relayed(tmp_path: Path, url: str) -> tuple[Path, Any]:
+    """A seeded store whose orders the outbox relayed to an emptied Redis: ``(store folder, open broker)``."""
+    import redis
+    from workbench.core.broker import open_broker
+    from workbench.core.broker.outbox import OutboxRelay
+
+    redis.Redis.from_url(url).flushdb()
+    store_dir = tmp_path / "store"
+    _seed(store_dir)
+    broker = open_broker(url)
+    store = open_store(store_dir)
+    OutboxRelay(store, broker, categories={"order"}).relay()
+    store.close()
+    return store_dir, broker
 
 def _shipped(store_dir: Path) -> tuple[int, int]:
     store = open_store(store_dir, read_only=True)
@@ -191,17 +208,8 @@ def test_process_with_a_broker_relays_delivers_and_reports_each_delivery(tmp_pat
 def test_dlq_list_shows_the_brokers_dead_letters_with_their_source(tmp_path, redis_server) -> None:
     import json
 
-    import redis
-    from workbench.core.broker import open_broker
-    from workbench.core.broker.outbox import OutboxRelay
 
-    redis.Redis.from_url(redis_server.url).flushdb()
-    store_dir = tmp_path / "store"
-    _seed(store_dir)
-    broker = open_broker(redis_server.url)
-    store = open_store(store_dir)
-    OutboxRelay(store, broker, categories={"order"}).relay()
-    store.close()
+    store_dir, broker = _relayed(tmp_path, redis_server.url)
     (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
     broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
     broker.close()
@@ -219,17 +227,8 @@ def test_dlq_list_shows_the_brokers_dead_letters_with_their_source(tmp_path, red
 def test_dlq_inspect_shows_one_broker_dead_letter(tmp_path, redis_server) -> None:
     import json
 
-    import redis
-    from workbench.core.broker import open_broker
-    from workbench.core.broker.outbox import OutboxRelay
 
-    redis.Redis.from_url(redis_server.url).flushdb()
-    store_dir = tmp_path / "store"
-    _seed(store_dir)
-    broker = open_broker(redis_server.url)
-    store = open_store(store_dir)
-    OutboxRelay(store, broker, categories={"order"}).relay()
-    store.close()
+    store_dir, broker = _relayed(tmp_path, redis_server.url)
     (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
     broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
     (letter,) = broker.dead_letters("order")
@@ -249,17 +248,8 @@ def test_dlq_inspect_shows_one_broker_dead_letter(tmp_path, redis_server) -> Non
 def test_dlq_replay_delivers_a_broker_dead_letter_once_and_deletes_it(tmp_path, redis_server) -> None:
     import json
 
-    import redis
-    from workbench.core.broker import open_broker
-    from workbench.core.broker.outbox import OutboxRelay
 
-    redis.Redis.from_url(redis_server.url).flushdb()
-    store_dir = tmp_path / "store"
-    _seed(store_dir)
-    broker = open_broker(redis_server.url)
-    store = open_store(store_dir)
-    OutboxRelay(store, broker, categories={"order"}).relay()
-    store.close()
+    store_dir, broker = _relayed(tmp_path, redis_server.url)
     (delivery,) = broker.consume("order", "ManageInventory", "w", count=1)
     broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
     (letter,) = broker.dead_letters("order")
@@ -284,17 +274,8 @@ def test_dlq_replay_delivers_a_broker_dead_letter_once_and_deletes_it(tmp_path, 
 def test_dlq_purge_drops_the_brokers_dead_letters_too(tmp_path, redis_server) -> None:
     import json
 
-    import redis
-    from workbench.core.broker import open_broker
-    from workbench.core.broker.outbox import OutboxRelay
 
-    redis.Redis.from_url(redis_server.url).flushdb()
-    store_dir = tmp_path / "store"
-    _seed(store_dir)
-    broker = open_broker(redis_server.url)
-    store = open_store(store_dir)
-    OutboxRelay(store, broker, categories={"order"}).relay()
-    store.close()
+    store_dir, broker = _relayed(tmp_path, redis_server.url)
     for delivery in broker.consume("order", "ManageInventory", "w", count=2):
         broker.dead_letter(delivery, "ManageInventory", reason="RuntimeError: boom")
     env = {**os.environ, "WORKBENCH_BROKER": redis_server.url}
