@@ -318,6 +318,9 @@ def append(
     per_category: dict[str, array[int]] = {}
     for index, record in enumerate(records, count):
         name, category = record["stream_name"], record["stream_category"]
+        entry = summary.get(category)
+        if entry is None:
+            entry = summary[category] = {"file": len(summary), "events": 0, "streams": 0, "last": -1}
         number = new_numbers.get(name)
         if number is None and record.get("position") != 0 and base is not None:
             # Only a stream that began before this batch needs looking up.
@@ -326,12 +329,8 @@ def append(
             number = new_numbers[name] = stream_total
             stream_total += 1
             streams.append(dumps_kept([name, category]))
-            entry = summary.setdefault(category, {"file": len(summary), "events": 0, "streams": 0, "last": -1})
             entry["streams"] += 1
         stream_no.append(number)
-        entry = summary.get(category) or summary.setdefault(
-            category, {"file": len(summary), "events": 0, "streams": 0, "last": -1}
-        )
         entry["events"] += 1
         entry["last"] = index
         positions = per_category.get(category)
